@@ -1,0 +1,283 @@
+#!/bin/sh
+# build.sh -- the one entry point: fetch and verify third-party sources,
+# build the static musl binary, run the tests, run the demo.
+#
+#   ./build.sh            build out/regcred (static-PIE, musl, stripped)
+#   ./build.sh test       everything: unit tests (glibc, ASan+UBSan), the
+#                         ASan and UBSan-trap builds, the pytest suite
+#   ./build.sh unit       cmocka unit tests only
+#   ./build.sh demo       start the stand-ins, run one refresh, show the Secret
+#   ./build.sh clean      remove out/ and .vendor/
+#
+# Run as root on a fresh Debian machine it installs what it lacks.
+set -eu
+LC_ALL=C
+export LC_ALL
+umask 022
+TOP=$(cd "$(dirname "$0")" && pwd)
+cd "$TOP"
+VDIR=$TOP/.vendor
+OUT=$TOP/out
+GEN=$OUT/gen
+MUSL_LIB=/usr/lib/x86_64-linux-musl
+
+die() { echo "build.sh: $*" >&2; exit 1; }
+say() { echo "build.sh: $*" >&2; }
+
+# --- tools -----------------------------------------------------------------
+need_pkgs() {
+	missing=""
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" = 0 ] || die "missing packages:$missing (install them, or run as root)"
+	say "installing$missing"
+	apt-get update -qq >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+# A deb-src entry for the same mirror(s) as the machine's deb entries.
+ensure_deb_src() {
+	src=/etc/apt/sources.list.d/regcred-deb-src.sources
+	apt-get source --print-uris jsmn >/dev/null 2>&1 && return 0
+	[ "$(id -u)" = 0 ] || die "apt-get source needs a deb-src entry; run as root once"
+	[ -f /etc/apt/sources.list.d/debian.sources ] ||
+		die "no /etc/apt/sources.list.d/debian.sources to derive deb-src from"
+	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$src"
+	apt-get update -qq >/dev/null
+}
+
+# --- third-party sources ---------------------------------------------------
+lock_lines() { grep -v '^#' vendor/lock | grep -v '^[[:space:]]*$'; }
+
+fetch_one() { # name srcpkg version file sha256
+	dl=$VDIR/dl/$4
+	if [ -f "$dl" ] && echo "$5  $dl" | sha256sum -c --status; then
+		return 0
+	fi
+	ensure_deb_src
+	mkdir -p "$VDIR/dl"
+	uri=$(apt-get source --print-uris "$2=$3" 2>/dev/null |
+		awk -v f="$4" '$2 == f { gsub("\x27", "", $1); print $1 }')
+	[ -n "$uri" ] || die "apt-get source does not know $4 ($2=$3)"
+	rm -f "$dl.part"
+	/usr/lib/apt/apt-helper download-file "$uri" "$dl.part" >/dev/null 2>&1 ||
+		die "download of $4 failed"
+	got=$(sha256sum "$dl.part" | cut -d' ' -f1)
+	if [ "$got" != "$5" ]; then
+		rm -f "$dl.part"
+		die "SHA-256 MISMATCH for $4: expected $5, got $got"
+	fi
+	mv "$dl.part" "$dl"
+}
+
+vendor_fetch() {
+	lock_lines | while read -r name pkg ver file sum lic; do
+		fetch_one "$name" "$pkg" "$ver" "$file" "$sum"
+		stamp=$VDIR/src/$name.sha256
+		if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+			rm -rf "$VDIR/src/$name"
+			mkdir -p "$VDIR/src/$name"
+			tar -xf "$VDIR/dl/$file" -C "$VDIR/src/$name" --strip-components=1
+			echo "$sum" >"$stamp"
+		fi
+	done
+	[ -f "$VDIR/src/bearssl/inc/bearssl.h" ] || die "BearSSL not unpacked"
+	[ -f "$VDIR/src/jsmn/jsmn.h" ] || die "jsmn not unpacked"
+}
+
+lock_field() { # name column
+	lock_lines | awk -v n="$1" -v c="$2" '$1 == n { print $c }'
+}
+
+# --- BearSSL ---------------------------------------------------------------
+# Same compiler and code generation as regcred; not our warning set.
+# BR_RDRAND=0 BR_USE_URANDOM=0: the only entropy is what regcred injects.
+BR_DEFS="-DBR_RDRAND=0 -DBR_USE_URANDOM=0"
+
+bearssl_build() { # variant cc cflags...
+	variant=$1 cc=$2
+	shift 2
+	lib=$VDIR/build/$variant/libbearssl.a
+	key=$(printf '%s\n' "$cc $* $BR_DEFS" "$(lock_field bearssl 5)" | sha256sum | cut -c1-16)
+	[ -f "$lib" ] && [ "$(cat "$lib.key" 2>/dev/null)" = "$key" ] && return 0
+	say "building BearSSL ($variant)"
+	obj=$VDIR/build/$variant/obj
+	n=0
+	rm -rf "$obj" "$lib"
+	mkdir -p "$obj"
+	for f in $(cd "$VDIR/src/bearssl" && find src -name '*.c' | sort); do
+		"$cc" "$@" $BR_DEFS -I"$VDIR/src/bearssl/inc" -I"$VDIR/src/bearssl/src" \
+			-ffile-prefix-map="$VDIR/src/bearssl"=bearssl \
+			-c "$VDIR/src/bearssl/$f" -o "$obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')" &
+		n=$((n + 1))
+		[ $((n % $(nproc))) -eq 0 ] && wait
+	done
+	wait
+	[ "$(ls "$obj" | wc -l)" -eq "$n" ] || die "BearSSL ($variant) did not compile"
+	(cd "$obj" && find . -name '*.o' | sort | xargs ar rcD "$lib")
+	echo "$key" >"$lib.key"
+}
+
+# brssl (host tool) writes the trust anchors as C.
+brssl_build() {
+	bin=$VDIR/build/host/brssl
+	[ -x "$bin" ] && return 0
+	bearssl_build host gcc -O1
+	say "building brssl (host tool for trust anchors)"
+	gcc -O1 -I"$VDIR/src/bearssl/inc" -o "$bin" \
+		$(find "$VDIR/src/bearssl/tools" -name '*.c' | sort) "$VDIR/build/host/libbearssl.a"
+}
+
+anchors_gen() {
+	brssl_build
+	mkdir -p "$GEN"
+	pem=$GEN/anchors.pem
+	: >"$pem"
+	: >"$GEN/anchors.list"
+	grep -v '^#' vendor/anchors | grep -v '^[[:space:]]*$' | while read -r sum file why; do
+		f=/usr/share/ca-certificates/mozilla/$file
+		[ -f "$f" ] || die "trust anchor $file missing from ca-certificates"
+		got=$(openssl x509 -in "$f" -outform DER | sha256sum | cut -d' ' -f1)
+		[ "$got" = "$sum" ] || die "trust anchor $file changed: expected $sum, got $got"
+		openssl x509 -in "$f" >>"$pem"
+		subj=$(openssl x509 -in "$f" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+		printf '%s %s\n' "$sum" "$subj" >>"$GEN/anchors.list"
+	done
+	{
+		echo '/* Generated by build.sh from vendor/anchors; do not edit. */'
+		echo '#include "bearssl.h"'
+		echo '#include "anchors.h"'
+		"$VDIR/build/host/brssl" ta -q "$pem"
+		echo 'const br_x509_trust_anchor *const anchors_embedded = TAs;'
+		echo 'const size_t anchors_embedded_num = TAs_NUM;'
+		echo 'const char *const anchors_embedded_names[] = {'
+		sed 's/^[0-9a-f]* //; s/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$/",/' "$GEN/anchors.list"
+		echo '};'
+	} >"$GEN/anchors.c.tmp"
+	mv "$GEN/anchors.c.tmp" "$GEN/anchors.c"
+}
+
+buildinfo_gen() {
+	mkdir -p "$GEN"
+	commit=$(git rev-parse --verify -q HEAD || echo unknown)
+	git diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
+	ccver=$(gcc --version | head -n1)
+	muslver=$(dpkg-query -W -f='${Version}' musl-dev 2>/dev/null || echo unknown)
+	{
+		echo '/* Generated by build.sh; do not edit. */'
+		printf '#define BUILD_VERSION "%s"\n' "$(cat VERSION)"
+		printf '#define BUILD_COMMIT "%s"\n' "$commit"
+		printf '#define BUILD_CC "%s"\n' "$ccver"
+		printf '#define BUILD_MUSL "%s"\n' "$muslver"
+		printf '#define BUILD_BEARSSL "%s sha256:%s"\n' "$(lock_field bearssl 3)" "$(lock_field bearssl 5)"
+		printf '#define BUILD_JSMN "%s sha256:%s"\n' "$(lock_field jsmn 3)" "$(lock_field jsmn 5)"
+	} >"$GEN/buildinfo.h.tmp"
+	if ! cmp -s "$GEN/buildinfo.h.tmp" "$GEN/buildinfo.h"; then
+		mv "$GEN/buildinfo.h.tmp" "$GEN/buildinfo.h"
+	else
+		rm -f "$GEN/buildinfo.h.tmp"
+	fi
+}
+
+# --- regcred ---------------------------------------------------------------
+WARN="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wsign-compare"
+STD="-std=c11 -D_DEFAULT_SOURCE"
+CODEGEN="-Os -fPIE -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fstack-protector-strong -D_FORTIFY_SOURCE=2"
+
+srcs() { ls src/*.c | sort; }
+lib_srcs() { srcs | grep -v '^src/main\.c$'; }
+incs() { echo "-Isrc -I$GEN -I$VDIR/src/bearssl/inc -I$VDIR/src/jsmn"; }
+
+# Static-PIE link with musl (Debian's musl-gcc specs only do static non-PIE).
+musl_link() { # out objs...
+	o=$1
+	shift
+	gcc -static-pie -nostdlib -nostartfiles -o "$o" \
+		$MUSL_LIB/rcrt1.o $MUSL_LIB/crti.o "$(gcc -print-file-name=crtbeginS.o)" \
+		"$@" -L$MUSL_LIB -lc "$(gcc -print-libgcc-file-name)" \
+		"$(gcc -print-file-name=crtendS.o)" $MUSL_LIB/crtn.o \
+		-Wl,--gc-sections -Wl,--build-id=none -Wl,-z,relro,-z,now \
+		-Wl,-z,noexecstack -Wl,--hash-style=gnu -Wl,-Map,"$o.map"
+}
+
+compile_musl() { # out extra-cflags
+	o=$1 extra=$2
+	d=$OUT/obj/$(basename "$o")
+	rm -rf "$d"
+	mkdir -p "$d"
+	for f in $(srcs) "$GEN/anchors.c"; do
+		musl-gcc $STD $CODEGEN $extra $WARN $(incs) -ffile-prefix-map="$TOP"=. \
+			-c "$f" -o "$d/$(basename "$f" .c).o"
+	done
+	musl_link "$o" $(ls "$d"/*.o | sort) "$VDIR/build/musl$3/libbearssl.a"
+}
+
+build_release() {
+	need_pkgs musl-tools musl-dev ca-certificates openssl
+	vendor_fetch
+	bearssl_build musl musl-gcc $CODEGEN
+	anchors_gen
+	buildinfo_gen
+	mkdir -p "$OUT"
+	compile_musl "$OUT/regcred.unstripped" "" ""
+	strip --strip-all -o "$OUT/regcred" "$OUT/regcred.unstripped"
+	readelf -l "$OUT/regcred" | grep -q INTERP && die "out/regcred has PT_INTERP"
+	readelf -d "$OUT/regcred" | grep -q NEEDED && die "out/regcred has DT_NEEDED"
+	say "out/regcred: $(wc -c <"$OUT/regcred") bytes"
+}
+
+# Static musl build with UBSan in trap mode (no runtime needed).
+build_ubsan() {
+	UB="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
+	bearssl_build musl-ubsan musl-gcc $CODEGEN $UB
+	compile_musl "$OUT/regcred-ubsan" "$UB" "-ubsan"
+}
+
+# glibc build with ASan+UBSan, for the integration suite and unit tests.
+GLIBC_SAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+build_asan() {
+	bearssl_build glibc-asan gcc $GLIBC_SAN
+	gcc $STD $GLIBC_SAN $WARN $(incs) -o "$OUT/regcred-asan" $(srcs) "$GEN/anchors.c" \
+		"$VDIR/build/glibc-asan/libbearssl.a"
+}
+
+unit_tests() {
+	need_pkgs libcmocka-dev
+	mkdir -p "$OUT/unit"
+	fail=0
+	for t in $(ls tests/unit/test_*.c 2>/dev/null | sort); do
+		n=$(basename "$t" .c)
+		gcc $STD $GLIBC_SAN $WARN $(incs) -Itests/unit -o "$OUT/unit/$n" "$t" \
+			$(lib_srcs) "$GEN/anchors.c" "$VDIR/build/glibc-asan/libbearssl.a" -lcmocka
+		(cd tests/unit && "$OUT/unit/$n") || fail=1
+	done
+	[ "$fail" = 0 ] || die "unit tests failed"
+}
+
+py_deps() {
+	need_pkgs python3 openssl
+	python3 -c 'import pytest, cryptography' 2>/dev/null ||
+		python3 -m pip install -q -r tests/requirements.txt
+}
+
+cmd_test() {
+	build_release
+	build_ubsan
+	build_asan
+	unit_tests
+	py_deps
+	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
+		python3 -m pytest -q tests/integration
+}
+
+case "${1:-build}" in
+build) build_release ;;
+test) cmd_test ;;
+unit) build_release && build_asan && unit_tests ;;
+demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
+clean) rm -rf "$OUT" "$VDIR" ;;
+*) die "usage: ./build.sh [build|test|unit|demo|clean]" ;;
+esac

@@ -1,0 +1,87 @@
+/*
+ * http.h -- HTTP/1.1 messages, no I/O.
+ *
+ * Writes requests (Host, Content-Length, Connection: close) and parses
+ * responses incrementally from whatever bytes arrive: status line of
+ * exactly "HTTP/1.x DDD", header lines (values may hold HTAB, no other
+ * control byte), bodies delimited by Content-Length, chunked encoding
+ * (extensions and trailers allowed) or connection close. The header block
+ * is limited to HTTP_HEADER_MAX and the body to the caller's buffer;
+ * more is an error. Also parses https URLs.
+ */
+#ifndef REGCRED_HTTP_H
+#define REGCRED_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "limits.h"
+
+struct err;
+
+struct url {
+	char	host[HOST_MAX];		/* without brackets */
+	char	port[6];		/* decimal, "443" by default */
+	char	path[URL_MAX];		/* path and query, "/" at least */
+	int	ipv6;			/* host was [bracketed] */
+};
+
+/* https only; no userinfo or fragment. */
+int	url_parse(const char *s, struct url *u, struct err *e);
+/* "host" or "host:port" / "[v6]:port" for a Host header. */
+int	url_hostport(const struct url *u, char *dst, size_t cap,
+	    struct err *e);
+
+struct http_hdr {
+	const char	*name;
+	const char	*value;
+};
+
+struct http_req {
+	const char		*method;
+	const char		*host;		/* Host header value */
+	const char		*path;
+	const struct http_hdr	*hdrs;
+	size_t			 nhdrs;
+	const char		*body;
+	size_t			 bodylen;
+};
+
+/* Request line, Host, the headers, Content-Length (when there is a body
+ * or the method is POST/PATCH/PUT), Connection: close, body. Rejects CR,
+ * LF or NUL in any header field. */
+int	http_request_write(char *buf, size_t cap, size_t *len,
+	    const struct http_req *r, struct err *e);
+
+enum http_state { HS_STATUS, HS_HEADERS, HS_BODY_LEN, HS_CHUNK_SIZE,
+    HS_CHUNK_DATA, HS_CHUNK_CRLF, HS_TRAILERS, HS_BODY_CLOSE, HS_DONE };
+
+struct http_resp {
+	enum http_state	 state;
+	int		 status;	/* 100..599 */
+	char		 head[HTTP_HEADER_MAX];	/* current header block */
+	size_t		 headlen;
+	size_t		 headtotal;	/* header bytes in this response */
+	uint8_t		*body;
+	size_t		 bodycap;
+	size_t		 bodylen;
+	unsigned long long remaining;	/* Content-Length or chunk left */
+	int		 retry_after;	/* seconds, -1 when absent/unusable */
+	char		 content_type[128];
+};
+
+void	http_resp_init(struct http_resp *r, uint8_t *body, size_t bodycap);
+/*
+ * Feeds len bytes. Returns 1 when the response is complete (*used bytes
+ * consumed; the rest is ignored), 0 when more is needed (all consumed),
+ * -1 on error. Interim 1xx responses other than 101 are skipped.
+ */
+int	http_resp_feed(struct http_resp *r, const uint8_t *data, size_t len,
+	    size_t *used, struct err *e);
+/*
+ * The peer closed. close_notify says whether TLS close_notify was seen.
+ * Returns 0 if that completes the response (body delimited by close and
+ * close_notify seen), -1 otherwise (truncated).
+ */
+int	http_resp_eof(struct http_resp *r, int close_notify, struct err *e);
+
+#endif

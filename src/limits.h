@@ -1,0 +1,41 @@
+/*
+ * limits.h -- every size limit regcred has, named once.
+ *
+ * No buffer in regcred grows: going over one of these is an error that
+ * names the limit, never a realloc.
+ */
+#ifndef REGCRED_LIMITS_H
+#define REGCRED_LIMITS_H
+
+#define ERR_MSG_MAX		768	/* one error message, with its quote */
+#define LOG_QUOTE_MAX		200	/* server text quoted in an error */
+#define LOG_LINE_MAX		1024	/* one log line */
+#define LOG_SECRETS_MAX		8	/* secrets redacted from every line */
+
+#define FILE_MAX		65536	/* credential config, token file */
+#define CA_FILE_MAX		262144	/* one PEM bundle (--ca-file, ca.crt) */
+#define ANCHORS_MAX		64	/* trust anchors in one set */
+#define ANCHOR_POOL_MAX		65536	/* DN and key bytes of run-time anchors */
+
+#define TOKEN_MAX		8192	/* a subject or access token */
+#define HOST_MAX		256	/* a host name */
+#define URL_MAX			2048	/* a URL from the credential config */
+#define PATH_MAX_REGCRED	1024	/* a file path */
+#define NAME_MAX_REGCRED	253	/* a Kubernetes object name / namespace */
+#define REGISTRY_MAX		16	/* --registry values */
+
+#define JSON_TOKENS_MAX		1024	/* jsmn tokens in one document */
+#define JSON_DEPTH_MAX		32	/* nesting of objects and arrays */
+
+#define HTTP_REQUEST_MAX	32768	/* request line, headers and body */
+#define HTTP_HEADER_MAX		16384	/* response status line and headers */
+#define HTTP_BODY_MAX		131072	/* response body (apply echoes the
+					   Secret with its managedFields) */
+#define HTTP_HEADERS_MAX	64	/* header lines in one response */
+
+#define TLS_IOBUF_MAX		BR_SSL_BUFSIZE_BIDI /* BearSSL I/O buffer */
+#define RETRY_BASE_MS		500	/* first backoff */
+#define RETRY_CAP_MS		8000	/* longest backoff */
+#define TIMEOUT_DEFAULT_S	60	/* --timeout */
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * tls.h -- sockets and TLS: entropy, connect with deadlines, BearSSL
+ * client (TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305), one HTTP
+ * round trip per connection.
+ */
+#ifndef REGCRED_TLS_H
+#define REGCRED_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct err;
+struct anchors;
+struct http_resp;
+
+struct tls_peer {
+	const char		*host;		/* DNS name or IP literal */
+	const char		*port;
+	const char		*server_name;	/* verified; also sent as SNI */
+	const struct anchors	*anchors;
+};
+
+/* Seeds regcred's entropy pool from getrandom(2); call once at start. */
+int	tls_init(struct err *e);
+/* Monotonic clock in milliseconds. */
+int64_t	tls_now_ms(void);
+/*
+ * Connects, handshakes, sends req, feeds the answer to resp until it is
+ * complete, closes. Every connect, handshake and read is bounded by
+ * deadline_ms (monotonic). The engine, its buffers and the request copy
+ * are wiped before return. On failure *retryable says whether another
+ * try may help (connection and I/O failures: yes; certificate: no).
+ */
+int	tls_roundtrip(const struct tls_peer *p, const uint8_t *req,
+	    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
+	    int *retryable, struct err *e);
+
+#endif
