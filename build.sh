@@ -279,5 +279,6 @@ test) cmd_test ;;
 unit) build_release && build_asan && unit_tests ;;
 demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
 clean) rm -rf "$OUT" "$VDIR" ;;
+gen) vendor_fetch && anchors_gen && buildinfo_gen ;;
 *) die "usage: ./build.sh [build|test|unit|demo|clean]" ;;
 esac

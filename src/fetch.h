@@ -1,7 +1,9 @@
 /*
  * fetch.h -- one HTTP exchange with retries: connection failures, 408,
  * 429 and 5xx are retried with truncated exponential backoff and full
- * jitter, honouring Retry-After, while the deadline allows.
+ * jitter, honouring Retry-After, while the deadline allows. The request
+ * and response live in fetch.c's buffers (one exchange at a time) and are
+ * wiped by fetch_wipe.
  */
 #ifndef REGCRED_FETCH_H
 #define REGCRED_FETCH_H
@@ -12,14 +14,42 @@
 struct err;
 struct tls_peer;
 struct http_resp;
+struct http_hdr;
+struct url;
+struct anchors;
+
+struct fetch_call {
+	const char		*step;		/* for retry log lines */
+	const char		*method;
+	const struct url	*url;
+	const char		*server_name;	/* NULL: the URL's host */
+	const struct anchors	*anchors;
+	const struct http_hdr	*hdrs;
+	size_t			 nhdrs;
+	const char		*body;
+	size_t			 bodylen;
+};
 
 /*
  * Returns 0 with a final response in resp (any status: the caller judges
  * it; after the last retry this may be a 5xx), -1 when no response came
- * before the deadline (e names host and cause).
+ * before the deadline or the failure is final (e says why). Retries are
+ * logged under `step`.
  */
-int	fetch_do(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
-	    struct http_resp *resp, uint8_t *body, size_t bodycap,
+int	fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
+	    size_t reqlen, struct http_resp *resp, uint8_t *body, size_t bodycap,
 	    int64_t deadline_ms, struct err *e);
+
+/*
+ * Writes the request and runs fetch_do. On success *resp points at the
+ * response (body in resp->body, resp->bodylen bytes); on failure e reads
+ * "METHOD https://host:port/path: cause".
+ */
+int	fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
+	    const struct http_resp **resp, struct err *e);
+/* "METHOD https://host:port/path" for messages. */
+void	fetch_describe(const struct fetch_call *fc, char *dst, size_t cap);
+/* Wipes the request, the response and the body. */
+void	fetch_wipe(void);
 
 #endif

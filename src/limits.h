@@ -23,6 +23,9 @@
 #define PATH_MAX_REGCRED	1024	/* a file path */
 #define NAME_MAX_REGCRED	253	/* a Kubernetes object name / namespace */
 #define REGISTRY_MAX		16	/* --registry values */
+#define DOCKERCFG_MAX		16384	/* the .dockerconfigjson document */
+#define DOCKER_AUTH_MAX		(TOKEN_MAX + 64) /* "user:password" before
+					   base64 (.dockerconfigjson auth) */
 
 #define JSON_TOKENS_MAX		1024	/* jsmn tokens in one document */
 #define JSON_DEPTH_MAX		32	/* nesting of objects and arrays */
@@ -32,8 +35,11 @@
 #define HTTP_BODY_MAX		131072	/* response body (apply echoes the
 					   Secret with its managedFields) */
 #define HTTP_HEADERS_MAX	64	/* header lines in one response */
+#define HTTP_CHUNK_LINE_MAX	1024	/* chunk-size line with extensions */
 
 #define TLS_IOBUF_MAX		BR_SSL_BUFSIZE_BIDI /* BearSSL I/O buffer */
+#define CONNECT_TIMEOUT_MS	10000	/* one TCP connect */
+#define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */
 #define RETRY_CAP_MS		8000	/* longest backoff */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */

@@ -1,0 +1,211 @@
+/*
+ * anchors.c -- trust anchor sets.
+ *
+ * Owns: copying the compiled-in roots into a set, and decoding PEM bundles
+ * (--ca-file, the service-account ca.crt) into trust anchors whose DN and
+ * key bytes live in the set's fixed pool. A certificate flagged as a CA
+ * becomes a CA anchor; any other certificate is a pinned end-entity.
+ */
+#include <string.h>
+
+#include "anchors.h"
+#include "log.h"
+
+#define CERT_DER_MAX	16384	/* one certificate, DER */
+
+struct pem_sink {
+	unsigned char	der[CERT_DER_MAX];
+	size_t		len;
+	int		overflow;
+};
+
+struct pool_sink {
+	struct anchors	*a;
+	unsigned char	*start;
+	size_t		 len;
+	int		 overflow;
+};
+
+static struct pem_sink	anchors_pem;
+
+void
+anchors_init(struct anchors *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+int
+anchors_add_embedded(struct anchors *a, struct err *e)
+{
+	size_t	i;
+
+	if (anchors_embedded_num > ANCHORS_MAX - a->n)
+		return err_set(e, "trust anchors: more than %d (ANCHORS_MAX)",
+		    ANCHORS_MAX);
+	for (i = 0; i < anchors_embedded_num; i++)
+		a->ta[a->n++] = anchors_embedded[i];
+	return 0;
+}
+
+/* Copies bytes into the pool; NULL when it is full. */
+static unsigned char *
+anchors_pool_put(struct anchors *a, const void *src, size_t len)
+{
+	unsigned char	*p;
+
+	if (len > sizeof(a->pool) - a->used)
+		return NULL;
+	p = a->pool + a->used;
+	memcpy(p, src, len);
+	a->used += len;
+	return p;
+}
+
+static void
+anchors_dn_append(void *ctx, const void *buf, size_t len)
+{
+	struct pool_sink	*s = ctx;
+
+	if (s->overflow || anchors_pool_put(s->a, buf, len) == NULL)
+		s->overflow = 1;
+	else
+		s->len += len;
+}
+
+static void
+anchors_der_append(void *ctx, const void *buf, size_t len)
+{
+	struct pem_sink	*s = ctx;
+
+	if (len > sizeof(s->der) - s->len) {
+		s->overflow = 1;
+		return;
+	}
+	memcpy(s->der + s->len, buf, len);
+	s->len += len;
+}
+
+static int
+anchors_set_key(struct anchors *a, br_x509_trust_anchor *ta,
+    const br_x509_pkey *pk)
+{
+	unsigned char	*n, *x;
+
+	ta->pkey.key_type = pk->key_type;
+	if (pk->key_type == BR_KEYTYPE_RSA) {
+		n = anchors_pool_put(a, pk->key.rsa.n, pk->key.rsa.nlen);
+		x = anchors_pool_put(a, pk->key.rsa.e, pk->key.rsa.elen);
+		if (n == NULL || x == NULL)
+			return -1;
+		ta->pkey.key.rsa.n = n;
+		ta->pkey.key.rsa.nlen = pk->key.rsa.nlen;
+		ta->pkey.key.rsa.e = x;
+		ta->pkey.key.rsa.elen = pk->key.rsa.elen;
+		return 0;
+	}
+	x = anchors_pool_put(a, pk->key.ec.q, pk->key.ec.qlen);
+	if (x == NULL)
+		return -1;
+	ta->pkey.key.ec.curve = pk->key.ec.curve;
+	ta->pkey.key.ec.q = x;
+	ta->pkey.key.ec.qlen = pk->key.ec.qlen;
+	return 0;
+}
+
+/* Decodes one DER certificate into a new anchor. */
+static int
+anchors_add_der(struct anchors *a, const unsigned char *der, size_t len,
+    const char *what, struct err *e)
+{
+	br_x509_decoder_context	 dc;
+	struct pool_sink	 dn;
+	br_x509_trust_anchor	*ta;
+	br_x509_pkey		*pk;
+	size_t			 mark = a->used;
+
+	if (a->n == ANCHORS_MAX)
+		return err_set(e, "%s: more than %d certificates (ANCHORS_MAX)",
+		    what, ANCHORS_MAX);
+	memset(&dn, 0, sizeof(dn));
+	dn.a = a;
+	dn.start = a->pool + a->used;
+	br_x509_decoder_init(&dc, anchors_dn_append, &dn);
+	br_x509_decoder_push(&dc, der, len);
+	pk = br_x509_decoder_get_pkey(&dc);
+	if (pk == NULL)
+		return err_set(e, "%s: certificate %zu does not decode "
+		    "(BearSSL error %d)", what, a->n + 1,
+		    br_x509_decoder_last_error(&dc));
+	ta = &a->ta[a->n];
+	memset(ta, 0, sizeof(*ta));
+	ta->dn.data = dn.start;
+	ta->dn.len = dn.len;
+	ta->flags = br_x509_decoder_isCA(&dc) ? BR_X509_TA_CA : 0;
+	if (dn.overflow || anchors_set_key(a, ta, pk) != 0) {
+		a->used = mark;
+		return err_set(e, "%s: anchors exceed %d bytes "
+		    "(ANCHOR_POOL_MAX)", what, ANCHOR_POOL_MAX);
+	}
+	a->n++;
+	return 0;
+}
+
+/* Handles one PEM decoder event; returns 1 when an object ended. */
+static int
+anchors_pem_event(br_pem_decoder_context *pc, int *in_cert, const char *what,
+    struct err *e)
+{
+	switch (br_pem_decoder_event(pc)) {
+	case BR_PEM_BEGIN_OBJ:
+		*in_cert = strcmp(br_pem_decoder_name(pc), "CERTIFICATE") == 0;
+		anchors_pem.len = 0;
+		anchors_pem.overflow = 0;
+		br_pem_decoder_setdest(pc, *in_cert ? anchors_der_append : NULL,
+		    &anchors_pem);
+		return 0;
+	case BR_PEM_END_OBJ:
+		return *in_cert ? 1 : 0;
+	case BR_PEM_ERROR:
+		return err_set(e, "%s: malformed PEM", what);
+	default:
+		return 0;
+	}
+}
+
+int
+anchors_add_pem(struct anchors *a, const char *pem, size_t len,
+    const char *what, struct err *e)
+{
+	br_pem_decoder_context	 pc;
+	size_t			 pos = 0, n, before = a->n;
+	int			 in_cert = 0, r;
+
+	br_pem_decoder_init(&pc);
+	while (pos <= len) {
+		/* a final "\n" ends a last line that has none */
+		if (pos == len)
+			n = br_pem_decoder_push(&pc, "\n", 1);
+		else
+			n = br_pem_decoder_push(&pc, pem + pos, len - pos);
+		if (pos == len && n == 0)
+			n = 1;
+		pos += n;
+		r = anchors_pem_event(&pc, &in_cert, what, e);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			continue;
+		if (anchors_pem.overflow)
+			return err_set(e, "%s: certificate over %d bytes "
+			    "(CERT_DER_MAX)", what, CERT_DER_MAX);
+		if (anchors_add_der(a, anchors_pem.der, anchors_pem.len, what,
+		    e) != 0)
+			return -1;
+		in_cert = 0;
+	}
+	if (in_cert)
+		return err_set(e, "%s: truncated PEM", what);
+	if (a->n == before)
+		return err_set(e, "%s: no CERTIFICATE in PEM", what);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * fetch.c -- one HTTP exchange with retries.
+ *
+ * Owns: the retry policy. Connection, TLS I/O and truncation failures,
+ * and statuses 408, 429 and 5xx, are retried with truncated exponential
+ * backoff (RETRY_BASE_MS doubling up to RETRY_CAP_MS) and full jitter;
+ * a Retry-After in delta-seconds lengthens the wait. Nothing is retried
+ * past the deadline: the last response (or failure) is returned instead.
+ * Certificate failures and other 4xx statuses are final at once.
+ */
+#include <sys/random.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fetch.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+
+static int
+fetch_status_retryable(int status)
+{
+	return status == 408 || status == 429 || status >= 500;
+}
+
+/* Backoff for attempt n (0-based): uniform in [cap/2, cap]. */
+static int64_t
+fetch_backoff_ms(unsigned n, int retry_after)
+{
+	int64_t		cap = RETRY_BASE_MS;
+	uint32_t	rnd = 0;
+	int64_t		d;
+
+	while (n-- > 0 && cap < RETRY_CAP_MS)
+		cap *= 2;
+	if (cap > RETRY_CAP_MS)
+		cap = RETRY_CAP_MS;
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = 0;
+	d = cap / 2 + (int64_t)(rnd % (uint32_t)(cap / 2 + 1));
+	if (retry_after >= 0 && (int64_t)retry_after * 1000 > d)
+		d = (int64_t)retry_after * 1000;
+	return d;
+}
+
+static void
+fetch_sleep_ms(int64_t ms)
+{
+	struct timespec	ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
+    size_t reqlen, struct http_resp *resp, uint8_t *body, size_t bodycap,
+    int64_t deadline_ms, struct err *e)
+{
+	unsigned	attempt;
+	int64_t		wait;
+	int		r, retryable, retry_after;
+
+	for (attempt = 0;; attempt++) {
+		http_resp_init(resp, body, bodycap);
+		r = tls_roundtrip(p, req, reqlen, resp, deadline_ms,
+		    &retryable, e);
+		if (r == 0 && !fetch_status_retryable(resp->status))
+			return 0;
+		if (r != 0 && !retryable)
+			return -1;
+		retry_after = r == 0 ? resp->retry_after : -1;
+		wait = fetch_backoff_ms(attempt, retry_after);
+		if (tls_now_ms() + wait >= deadline_ms) {
+			if (r != 0)
+				err_prefix(e, "gave up after %u attempt%s",
+				    attempt + 1, attempt == 0 ? "" : "s");
+			return r;
+		}
+		if (r == 0)
+			log_info(step, "%s:%s answered HTTP %d; retrying in "
+			    "%lld ms", p->host, p->port, resp->status,
+			    (long long)wait);
+		else
+			log_info(step, "%s:%s: %s; retrying in %lld ms",
+			    p->host, p->port, e->msg, (long long)wait);
+		fetch_sleep_ms(wait);
+	}
+}
+
+static uint8_t		fetch_req[HTTP_REQUEST_MAX];
+static uint8_t		fetch_body[HTTP_BODY_MAX];
+static struct http_resp	fetch_resp;
+
+void
+fetch_describe(const struct fetch_call *fc, char *dst, size_t cap)
+{
+	int	n;
+
+	n = snprintf(dst, cap, "%s https://%s%s%s%s%s%s", fc->method,
+	    fc->url->ipv6 ? "[" : "", fc->url->host, fc->url->ipv6 ? "]" : "",
+	    strcmp(fc->url->port, "443") == 0 ? "" : ":",
+	    strcmp(fc->url->port, "443") == 0 ? "" : fc->url->port,
+	    fc->url->path);
+	if (n < 0 || (size_t)n >= cap)
+		log_quote(dst, cap, fc->url->host, strlen(fc->url->host));
+}
+
+int
+fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
+    const struct http_resp **resp, struct err *e)
+{
+	char		hostport[HOST_MAX + 10], what[URL_MAX + 32];
+	struct http_req	hr;
+	struct tls_peer	p;
+	size_t		len;
+
+	fetch_describe(fc, what, sizeof(what));
+	if (url_hostport(fc->url, hostport, sizeof(hostport), e) != 0)
+		return err_prefix(e, "%s", what);
+	memset(&hr, 0, sizeof(hr));
+	hr.method = fc->method;
+	hr.host = hostport;
+	hr.path = fc->url->path;
+	hr.hdrs = fc->hdrs;
+	hr.nhdrs = fc->nhdrs;
+	hr.body = fc->body;
+	hr.bodylen = fc->bodylen;
+	if (http_request_write((char *)fetch_req, sizeof(fetch_req), &len, &hr,
+	    e) != 0)
+		return err_prefix(e, "%s", what);
+	p.host = fc->url->host;
+	p.port = fc->url->port;
+	p.server_name = fc->server_name ? fc->server_name : fc->url->host;
+	p.anchors = fc->anchors;
+	if (fetch_do(fc->step, &p, fetch_req, len, &fetch_resp, fetch_body,
+	    sizeof(fetch_body), deadline_ms, e) != 0)
+		return err_prefix(e, "%s", what);
+	*resp = &fetch_resp;
+	return 0;
+}
+
+void
+fetch_wipe(void)
+{
+	explicit_bzero(fetch_req, sizeof(fetch_req));
+	explicit_bzero(fetch_body, sizeof(fetch_body));
+	explicit_bzero(&fetch_resp, sizeof(fetch_resp));
+}

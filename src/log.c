@@ -1,0 +1,269 @@
+/*
+ * log.c -- error messages and the log lines on stderr.
+ *
+ * Owns: struct err formatting, quoting of untrusted server text, the list
+ * of secrets that must never be printed, and redaction of every line
+ * (registered secrets, and anything shaped like a JWT or a Google access
+ * token). Text lines read "regcred: LEVEL STEP: MESSAGE"; JSON lines are
+ * one object each with time, level, step and msg.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+#define REDACTED	"[REDACTED]"
+#define SECRET_MIN	8	/* shorter strings are not registered */
+#define JWT_MIN		20	/* "eyJ" + this many token bytes is a JWT */
+
+struct secret {
+	const char	*s;
+	size_t		 len;
+};
+
+static struct secret	log_secrets[LOG_SECRETS_MAX];
+static size_t		log_nsecrets;
+static enum log_format	log_fmt = LOG_TEXT;
+
+static void
+err_mark_cut(char *msg, size_t cap)
+{
+	if (cap > 4)
+		memcpy(msg + cap - 4, "...", 4);
+}
+
+int
+err_set(struct err *e, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		e->msg[0] = '\0';
+	else if ((size_t)n >= sizeof(e->msg))
+		err_mark_cut(e->msg, sizeof(e->msg));
+	return -1;
+}
+
+int
+err_prefix(struct err *e, const char *fmt, ...)
+{
+	char	pre[ERR_MSG_MAX];
+	char	old[ERR_MSG_MAX];
+	va_list	ap;
+	int	n;
+
+	memcpy(old, e->msg, sizeof(old));
+	old[sizeof(old) - 1] = '\0';
+	va_start(ap, fmt);
+	n = vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		pre[0] = '\0';
+	n = snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	if (n < 0)
+		e->msg[0] = '\0';
+	else if ((size_t)n >= sizeof(e->msg))
+		err_mark_cut(e->msg, sizeof(e->msg));
+	return -1;
+}
+
+int
+log_secret_add(const char *s, size_t len)
+{
+	if (len < SECRET_MIN)
+		return 0;
+	if (log_nsecrets == LOG_SECRETS_MAX)
+		return -1;
+	log_secrets[log_nsecrets].s = s;
+	log_secrets[log_nsecrets].len = len;
+	log_nsecrets++;
+	return 0;
+}
+
+void
+log_secret_clear(void)
+{
+	explicit_bzero(log_secrets, sizeof(log_secrets));
+	log_nsecrets = 0;
+}
+
+static int
+log_is_tokchar(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	    c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+/* Length of a token-shaped string at s[pos..len), 0 if none. */
+static size_t
+log_token_at(const char *s, size_t len, size_t pos)
+{
+	size_t	i, n;
+
+	for (i = 0; i < log_nsecrets; i++) {
+		/* a secret cut short by the end of the text still counts */
+		n = log_secrets[i].len;
+		if (n > len - pos)
+			n = len - pos;
+		if (n >= SECRET_MIN &&
+		    memcmp(s + pos, log_secrets[i].s, n) == 0)
+			return n;
+	}
+	if (pos > 0 && log_is_tokchar((unsigned char)s[pos - 1]))
+		return 0;
+	if (len - pos >= 5 && memcmp(s + pos, "ya29.", 5) == 0)
+		n = 5;
+	else if (len - pos >= 3 && memcmp(s + pos, "eyJ", 3) == 0)
+		n = 3;
+	else
+		return 0;
+	i = n;
+	while (i < len - pos && log_is_tokchar((unsigned char)s[pos + i]))
+		i++;
+	if (n == 3 && i < JWT_MIN)
+		return 0;
+	return i;
+}
+
+void
+log_redact(char *s, size_t cap)
+{
+	char	out[LOG_LINE_MAX];
+	size_t	len, pos, o, n;
+
+	len = strnlen(s, cap);
+	for (pos = 0, o = 0; pos < len && o < sizeof(out) - 1; ) {
+		n = log_token_at(s, len, pos);
+		if (n == 0) {
+			out[o++] = s[pos++];
+			continue;
+		}
+		if (sizeof(REDACTED) - 1 > sizeof(out) - 1 - o)
+			break;
+		memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
+		o += sizeof(REDACTED) - 1;
+		pos += n;
+	}
+	out[o] = '\0';
+	if (cap > 0) {
+		n = o < cap - 1 ? o : cap - 1;
+		memcpy(s, out, n);
+		s[n] = '\0';
+	}
+	explicit_bzero(out, sizeof(out));
+}
+
+void
+log_quote(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t		i, o, max;
+	unsigned char	c;
+
+	if (cap == 0)
+		return;
+	if (cap < 4) {
+		dst[0] = '\0';
+		return;
+	}
+	max = cap - 1 < LOG_QUOTE_MAX ? cap - 1 : LOG_QUOTE_MAX;
+	for (i = 0, o = 0; i < len && o < max; i++) {
+		c = (unsigned char)src[i];
+		if (c == '\n' || c == '\r' || c == '\t')
+			c = ' ';
+		else if (c < 0x20 || c == 0x7f)
+			continue;
+		if (c == ' ' && (o == 0 || dst[o - 1] == ' '))
+			continue;
+		dst[o++] = (char)c;
+	}
+	while (o > 0 && dst[o - 1] == ' ')
+		o--;
+	if (i < len && o > max - 3)
+		o = max - 3;
+	dst[o] = '\0';
+	log_redact(dst, cap);	/* before "...": a cut secret still matches */
+	o = strlen(dst);
+	if (i < len && cap - o > 3) {
+		memcpy(dst + o, "...", 4);
+	}
+}
+
+void
+log_init(enum log_format fmt)
+{
+	log_fmt = fmt;
+}
+
+static void
+log_emit(const char *level, const char *step, const char *msg)
+{
+	char		line[LOG_LINE_MAX], ts[32], m[LOG_LINE_MAX];
+	struct jw	w;
+	struct tm	tm;
+	time_t		now;
+	size_t		len;
+	int		n;
+
+	snprintf(m, sizeof(m), "%s", msg);	/* truncation is fine here */
+	log_redact(m, sizeof(m));
+	if (log_fmt == LOG_TEXT) {
+		n = snprintf(line, sizeof(line), "regcred: %s %s: %s\n",
+		    level, step, m);
+		if (n < 0)
+			return;
+		len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+		if (len == sizeof(line) - 1)
+			line[len - 1] = '\n';
+	} else {
+		now = time(NULL);
+		if (gmtime_r(&now, &tm) == NULL ||
+		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			ts[0] = '\0';
+		jw_init(&w, line, sizeof(line) - 1);
+		jw_object_open(&w);
+		jw_key(&w, "time", 4);
+		jw_string(&w, ts, strlen(ts));
+		jw_key(&w, "level", 5);
+		jw_string(&w, level, strlen(level));
+		jw_key(&w, "step", 4);
+		jw_string(&w, step, strlen(step));
+		jw_key(&w, "msg", 3);
+		jw_string(&w, m, strlen(m));
+		jw_object_close(&w);
+		if (w.failed || w.len > sizeof(line) - 2)
+			return;
+		len = w.len;
+		line[len++] = '\n';
+	}
+	if (write(STDERR_FILENO, line, len) < 0)
+		return;	/* nowhere left to report it */
+	explicit_bzero(m, sizeof(m));
+}
+
+void
+log_info(const char *step, const char *fmt, ...)
+{
+	char	msg[LOG_LINE_MAX];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	log_emit("info", step, msg);
+}
+
+void
+log_error(const char *step, const struct err *e)
+{
+	log_emit("error", step, e->msg);
+}

@@ -1,0 +1,335 @@
+/*
+ * main.c -- sequencing only.
+ *
+ * Reads every local input first (configuration, credential config, CA
+ * files, token files), then talks to the network: STS, IAM (when the
+ * config impersonates), the Kubernetes API. Maps each failure to its exit
+ * code (2 usage/config, 3 identity, 4 Kubernetes) and is the only place
+ * that exits. All secrets are wiped before exit.
+ */
+#include <arpa/inet.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anchors.h"
+#include "buildinfo.h"
+#include "config.h"
+#include "dockercfg.h"
+#include "http.h"
+#include "kube.h"
+#include "log.h"
+#include "sts.h"
+#include "tls.h"
+
+#define EXIT_USAGE	2
+#define EXIT_IDENTITY	3
+#define EXIT_KUBE	4
+#define KUBE_SA_NAME	"kubernetes.default.svc"
+
+/* Everything one refresh needs; static: no heap, not on the stack. */
+struct run {
+	struct config		cfg;
+	struct cred		cred;
+	struct anchors		google;		/* STS, IAM */
+	struct anchors		kube;		/* the API server */
+	struct kube_target	target;
+	char			file[CA_FILE_MAX];
+	size_t			filelen;
+	char			subject[TOKEN_MAX];
+	size_t			sublen;
+	struct sts_token	fed;
+	struct sts_token	access;
+	char			dockercfg[DOCKERCFG_MAX];
+	size_t			cfglen;
+};
+
+static struct run	R;
+
+static int
+fail(const char *step, const struct err *e, int code)
+{
+	log_error(step, e);
+	return code;
+}
+
+static void
+main_wipe(void)
+{
+	log_secret_clear();
+	explicit_bzero(&R, sizeof(R));
+}
+
+static void
+main_version(void)
+{
+	size_t	i;
+
+	printf("regcred %s\ncommit: %s\ncompiler: %s\n", BUILD_VERSION,
+	    BUILD_COMMIT, BUILD_CC);
+#ifdef __GLIBC__
+	printf("libc: glibc (test build)\n");
+#else
+	printf("musl: %s\n", BUILD_MUSL);
+#endif
+	printf("bearssl: %s\njsmn: %s\ntrust anchors (embedded):\n",
+	    BUILD_BEARSSL, BUILD_JSMN);
+	for (i = 0; i < anchors_embedded_num; i++)
+		printf("  %s\n", anchors_embedded_names[i]);
+}
+
+/* Credential config, Google-side trust anchors: exit 2 on failure. */
+static int
+main_read_config(struct err *e)
+{
+	const struct config	*c = &R.cfg;
+
+	if (config_read_file(c->credential_config, R.file, sizeof(R.file),
+	    &R.filelen, "credential config", e) != 0 ||
+	    cred_parse(&R.cred, R.file, R.filelen, e) != 0)
+		return -1;
+	if (log_secret_add(R.cred.client_secret,
+	    strlen(R.cred.client_secret)) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	anchors_init(&R.google);
+	if (!c->no_embedded_roots && anchors_add_embedded(&R.google, e) != 0)
+		return -1;
+	if (c->ca_file[0] == '\0')
+		return 0;
+	if (config_read_file(c->ca_file, R.file, sizeof(R.file), &R.filelen,
+	    "--ca-file", e) != 0)
+		return -1;
+	return anchors_add_pem(&R.google, R.file, R.filelen, c->ca_file, e);
+}
+
+/* The subject token, re-read on every run: exit 3 on failure. */
+static int
+main_read_subject(struct err *e)
+{
+	if (config_read_file(R.cred.source_file, R.file, sizeof(R.file),
+	    &R.filelen, "token file", e) != 0 ||
+	    cred_subject_token(&R.cred, R.file, R.filelen, R.subject,
+	    sizeof(R.subject), &R.sublen, e) != 0)
+		return -1;
+	explicit_bzero(R.file, sizeof(R.file));
+	if (log_secret_add(R.subject, R.sublen) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	return 0;
+}
+
+/* A small file from the service-account folder, trailing space cut. */
+static int
+main_read_sa(const char *name, char *dst, size_t cap, size_t *len,
+    struct err *e)
+{
+	char	path[PATH_MAX_REGCRED + 16];
+	int	n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", R.cfg.kube_sa_dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return err_set(e, "--kube-sa-dir exceeds PATH_MAX_REGCRED");
+	if (config_read_file(path, dst, cap, len, name, e) != 0)
+		return -1;
+	while (*len > 0 && (dst[*len - 1] == '\n' || dst[*len - 1] == '\r' ||
+	    dst[*len - 1] == ' ' || dst[*len - 1] == '\t'))
+		dst[--*len] = '\0';
+	if (*len == 0)
+		return err_set(e, "%s is empty", path);
+	return 0;
+}
+
+static int
+main_is_ip(const char *host)
+{
+	unsigned char	buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* API server address: --kube-api, else the in-cluster variables. */
+static int
+main_kube_url(struct url *u, struct err *e)
+{
+	const char	*h, *p;
+	char		 url[URL_MAX];
+	int		 n;
+
+	if (R.cfg.kube_api[0] != '\0')
+		return url_parse(R.cfg.kube_api, u, e);
+	h = getenv("KUBERNETES_SERVICE_HOST");
+	p = getenv("KUBERNETES_SERVICE_PORT");
+	if (h == NULL || *h == '\0')
+		return err_set(e, "no --kube-api and KUBERNETES_SERVICE_HOST "
+		    "is not set (not in a pod?)");
+	if (p == NULL || *p == '\0')
+		p = "443";
+	n = snprintf(url, sizeof(url), strchr(h, ':') ? "https://[%s]:%s/" :
+	    "https://%s:%s/", h, p);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return err_set(e, "KUBERNETES_SERVICE_HOST exceeds URL_MAX");
+	return url_parse(url, u, e);
+}
+
+static int
+main_kube_target(struct err *e)
+{
+	struct kube_target	*t = &R.target;
+	struct url		 u;
+	const char		*name;
+	int			 n;
+
+	if (main_kube_url(&u, e) != 0)
+		return err_prefix(e, "API server address");
+	memcpy(t->host, u.host, sizeof(t->host));
+	memcpy(t->port, u.port, sizeof(t->port));
+	name = R.cfg.kube_server_name[0] != '\0' ? R.cfg.kube_server_name :
+	    main_is_ip(u.host) ? KUBE_SA_NAME : u.host;
+	n = snprintf(t->server_name, sizeof(t->server_name), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(t->server_name))
+		return err_set(e, "API server name exceeds HOST_MAX");
+	memcpy(t->secret, R.cfg.secret, sizeof(t->secret));
+	memcpy(t->ns, R.cfg.namespace, sizeof(t->ns));
+	return 0;
+}
+
+/* Service-account token, CA and namespace: exit 4 on failure. */
+static int
+main_read_kube(struct err *e)
+{
+	struct kube_target	*t = &R.target;
+	size_t			 len;
+
+	if (main_kube_target(e) != 0)
+		return -1;
+	if (t->ns[0] == '\0' && main_read_sa("namespace", t->ns,
+	    sizeof(t->ns), &len, e) != 0)
+		return -1;
+	if (main_read_sa("token", t->token, sizeof(t->token), &t->tokenlen,
+	    e) != 0)
+		return -1;
+	if (log_secret_add(t->token, t->tokenlen) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	if (main_read_sa("ca.crt", R.file, sizeof(R.file), &R.filelen, e) != 0)
+		return -1;
+	anchors_init(&R.kube);
+	return anchors_add_pem(&R.kube, R.file, R.filelen, "ca.crt", e);
+}
+
+/* STS, then IAM when the config impersonates: exit 3 on failure. */
+static int
+main_identity(int64_t deadline, const char **step, struct err *e)
+{
+	*step = "sts";
+	if (sts_exchange(&R.cred, &R.google, R.subject, R.sublen, deadline,
+	    &R.fed, e) != 0)
+		return -1;
+	explicit_bzero(R.subject, sizeof(R.subject));
+	if (log_secret_add(R.fed.token, R.fed.len) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	if (R.cred.impersonation_url[0] == '\0') {
+		R.access = R.fed;
+		return 0;
+	}
+	*step = "iam";
+	if (iam_impersonate(&R.cred, &R.google, &R.fed, deadline, &R.access,
+	    e) != 0)
+		return -1;
+	explicit_bzero(&R.fed, sizeof(R.fed));
+	if (log_secret_add(R.access.token, R.access.len) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	return 0;
+}
+
+static int
+main_print_token(struct err *e)
+{
+	size_t	off = 0;
+	ssize_t	n;
+
+	R.access.token[R.access.len] = '\n';
+	while (off < R.access.len + 1) {
+		n = write(STDOUT_FILENO, R.access.token + off,
+		    R.access.len + 1 - off);
+		if (n <= 0)
+			return err_set(e, "writing the token to stdout failed");
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+static int
+main_apply(int64_t deadline, struct err *e)
+{
+	const char	*regs[REGISTRY_MAX];
+	size_t		 i;
+
+	for (i = 0; i < R.cfg.nregistry; i++)
+		regs[i] = R.cfg.registry[i];
+	if (dockercfg_build(R.dockercfg, sizeof(R.dockercfg), &R.cfglen, regs,
+	    R.cfg.nregistry, DOCKERCFG_USER, R.access.token, R.access.len,
+	    e) != 0)
+		return -1;
+	return kube_apply(&R.target, &R.kube, R.dockercfg, R.cfglen,
+	    R.access.expires_at, deadline, e);
+}
+
+/* One refresh (or token); returns the exit code. */
+static int
+main_run(void)
+{
+	struct err	 e;
+	const char	*step;
+	int64_t		 deadline;
+	int		 refresh = R.cfg.cmd == CMD_REFRESH;
+
+	if (tls_init(&e) != 0)
+		return fail("config", &e, EXIT_USAGE);
+	if (main_read_config(&e) != 0)
+		return fail("config", &e, EXIT_USAGE);
+	if (main_read_subject(&e) != 0)
+		return fail("subject-token", &e, EXIT_IDENTITY);
+	if (refresh && main_read_kube(&e) != 0)
+		return fail("kube", &e, EXIT_KUBE);
+	deadline = tls_now_ms() + (int64_t)R.cfg.timeout_s * 1000;
+	if (main_identity(deadline, &step, &e) != 0)
+		return fail(step, &e, EXIT_IDENTITY);
+	if (!refresh)
+		return main_print_token(&e) == 0 ? 0 :
+		    fail("token", &e, EXIT_IDENTITY);
+	if (main_apply(deadline, &e) != 0)
+		return fail("kube", &e, EXIT_KUBE);
+	log_info("kube", "applied Secret %s/%s for %zu registr%s; token "
+	    "expires in %lld s", R.target.ns, R.target.secret,
+	    R.cfg.nregistry, R.cfg.nregistry == 1 ? "y" : "ies",
+	    R.access.expires_at - (long long)time(NULL));
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct err	e;
+	int		code;
+
+	if (config_parse(&R.cfg, argc, argv, &e) != 0) {
+		log_error("config", &e);
+		fprintf(stderr, "run 'regcred --help' for usage\n");
+		return EXIT_USAGE;
+	}
+	log_init(R.cfg.log_format);
+	if (R.cfg.cmd == CMD_HELP) {
+		fputs(config_usage, stdout);
+		return 0;
+	}
+	if (R.cfg.cmd == CMD_VERSION) {
+		main_version();
+		return 0;
+	}
+	code = main_run();
+	main_wipe();
+	return code;
+}

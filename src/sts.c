@@ -1,0 +1,439 @@
+/*
+ * sts.c -- Google identity: STS token exchange and impersonation.
+ *
+ * Owns: the RFC 8693 form google-auth sends to token_url, HTTP Basic
+ * client authentication when the config has client_id, the
+ * generateAccessToken call to the impersonation URL, parsing both answers
+ * (tokens must be printable ASCII without spaces: they go into headers
+ * and JSON), and the servers' error messages. Buffers holding tokens are
+ * wiped when a step ends.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "buildinfo.h"
+#include "config.h"
+#include "dockercfg.h"
+#include "fetch.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "sts.h"
+
+#define STS_GRANT	"urn:ietf:params:oauth:grant-type:token-exchange"
+#define STS_REQUESTED	"urn:ietf:params:oauth:token-type:access_token"
+#define SCOPE_CLOUD	"https://www.googleapis.com/auth/cloud-platform"
+#define USER_AGENT	"regcred/" BUILD_VERSION
+#define STS_CLIENT	"regcred google-byoid-sdk source/file"
+
+struct form {
+	char	*buf;
+	size_t	 cap;
+	size_t	 len;
+	int	 failed;
+};
+
+static char	sts_form_buf[HTTP_REQUEST_MAX];
+static char	sts_auth[TOKEN_MAX + 16];	/* "Bearer ..." / "Basic ..." */
+static char	sts_scratch[TOKEN_MAX];
+
+static void
+form_putc(struct form *f, char c)
+{
+	if (f->failed || f->len + 1 >= f->cap) {
+		f->failed = 1;
+		return;
+	}
+	f->buf[f->len++] = c;
+}
+
+/* urlencode as Python's urllib.parse.urlencode does (quote_plus). */
+static void
+form_field(struct form *f, const char *k, const char *v, size_t vlen)
+{
+	static const char	hex[] = "0123456789ABCDEF";
+	unsigned char		c;
+	size_t			i;
+
+	if (vlen == 0)
+		return;
+	if (f->len > 0)
+		form_putc(f, '&');
+	for (i = 0; k[i] != '\0'; i++)
+		form_putc(f, k[i]);
+	form_putc(f, '=');
+	for (i = 0; i < vlen; i++) {
+		c = (unsigned char)v[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~')
+			form_putc(f, (char)c);
+		else if (c == ' ')
+			form_putc(f, '+');
+		else {
+			form_putc(f, '%');
+			form_putc(f, hex[c >> 4]);
+			form_putc(f, hex[c & 15]);
+		}
+	}
+}
+
+static int
+sts_options(const struct cred *c, char *dst, size_t cap, size_t *len,
+    struct err *e)
+{
+	struct jw	w;
+
+	*len = 0;
+	if (c->workforce_pool_user_project[0] == '\0' || c->client_id[0] != '\0')
+		return 0;
+	jw_init(&w, dst, cap);
+	jw_object_open(&w);
+	jw_key(&w, "userProject", 11);
+	jw_string(&w, c->workforce_pool_user_project,
+	    strlen(c->workforce_pool_user_project));
+	jw_object_close(&w);
+	return jw_finish(&w, len, "STS options", e);
+}
+
+int
+sts_form(const struct cred *c, const char *subject, size_t sublen,
+    char *dst, size_t cap, size_t *len, struct err *e)
+{
+	struct form	f = { dst, cap, 0, 0 };
+	char		opts[512];
+	size_t		olen;
+
+	if (sts_options(c, opts, sizeof(opts), &olen, e) != 0)
+		return -1;
+	form_field(&f, "grant_type", STS_GRANT, strlen(STS_GRANT));
+	form_field(&f, "audience", c->audience, strlen(c->audience));
+	form_field(&f, "scope", SCOPE_CLOUD, strlen(SCOPE_CLOUD));
+	form_field(&f, "requested_token_type", STS_REQUESTED,
+	    strlen(STS_REQUESTED));
+	form_field(&f, "subject_token", subject, sublen);
+	form_field(&f, "subject_token_type", c->subject_token_type,
+	    strlen(c->subject_token_type));
+	form_field(&f, "options", opts, olen);
+	if (f.failed)
+		return err_set(e, "STS request exceeds %d bytes "
+		    "(HTTP_REQUEST_MAX)", HTTP_REQUEST_MAX);
+	dst[f.len] = '\0';
+	*len = f.len;
+	return 0;
+}
+
+/* A token goes into headers and JSON: printable ASCII, no spaces. */
+static int
+sts_token_check(const struct sts_token *t, const char *what, struct err *e)
+{
+	size_t	i;
+
+	if (t->len == 0)
+		return err_set(e, "%s is empty", what);
+	for (i = 0; i < t->len; i++)
+		if ((unsigned char)t->token[i] <= 0x20 ||
+		    (unsigned char)t->token[i] >= 0x7f)
+			return err_set(e, "%s holds a byte that is not "
+			    "printable ASCII", what);
+	return 0;
+}
+
+int
+sts_parse(const char *body, size_t len, long long now, struct sts_token *t,
+    struct err *e)
+{
+	static struct json	j;
+	long long		expires_in;
+	int			found;
+
+	if (json_parse(&j, body, len, e) != 0)
+		return err_prefix(e, "STS answer is not JSON");
+	if (json_type(&j, 0) != JSON_OBJECT)
+		return err_set(e, "STS answer is not a JSON object");
+	if (json_get_string(&j, 0, "access_token", t->token,
+	    sizeof(t->token), &t->len, NULL, e) != 0 ||
+	    json_get_int(&j, 0, "expires_in", 1, 7 * 86400, 1, &expires_in,
+	    &found, e) != 0)
+		return err_prefix(e, "STS answer");
+	if (sts_token_check(t, "STS access_token", e) != 0)
+		return -1;
+	t->expires_at = now + (found ? expires_in : 3600);
+	return 0;
+}
+
+int
+iam_body(const struct cred *c, char *dst, size_t cap, size_t *len,
+    struct err *e)
+{
+	struct jw	w;
+	char		life[32];
+	int		n;
+
+	n = snprintf(life, sizeof(life), "%llds", c->lifetime_s);
+	if (n < 0 || (size_t)n >= sizeof(life))
+		return err_set(e, "token lifetime does not format");
+	jw_init(&w, dst, cap);
+	jw_object_open(&w);
+	jw_key(&w, "scope", 5);
+	jw_array_open(&w);
+	jw_string(&w, SCOPE_CLOUD, strlen(SCOPE_CLOUD));
+	jw_array_close(&w);
+	jw_key(&w, "lifetime", 8);
+	jw_string(&w, life, (size_t)n);
+	jw_object_close(&w);
+	return jw_finish(&w, len, "impersonation request", e);
+}
+
+/* n decimal digits at s; -1 if any is not a digit. */
+static int
+sts_digits(const char *s, size_t n)
+{
+	int	v = 0;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* RFC 3339 UTC ("2026-11-29T17:00:00Z", fraction allowed) to Unix time. */
+static int
+sts_parse_time(const char *s, size_t len, long long *out)
+{
+	struct tm	tm;
+	size_t		pos = 19;
+	time_t		t;
+
+	if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
+		return -1;
+	if (s[pos] == '.')
+		for (pos++; pos < len - 1 && s[pos] >= '0' && s[pos] <= '9'; pos++)
+			;
+	if (pos != len - 1)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = sts_digits(s, 4) - 1900;
+	tm.tm_mon = sts_digits(s + 5, 2) - 1;
+	tm.tm_mday = sts_digits(s + 8, 2);
+	tm.tm_hour = sts_digits(s + 11, 2);
+	tm.tm_min = sts_digits(s + 14, 2);
+	tm.tm_sec = sts_digits(s + 17, 2);
+	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+	    tm.tm_sec < 0 || tm.tm_sec > 60)
+		return -1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (long long)t;
+	return 0;
+}
+
+int
+iam_parse(const char *body, size_t len, struct sts_token *t, struct err *e)
+{
+	static struct json	j;
+	char			when[64];
+	size_t			wlen;
+
+	if (json_parse(&j, body, len, e) != 0)
+		return err_prefix(e, "IAM answer is not JSON");
+	if (json_type(&j, 0) != JSON_OBJECT)
+		return err_set(e, "IAM answer is not a JSON object");
+	if (json_get_string(&j, 0, "accessToken", t->token, sizeof(t->token),
+	    &t->len, NULL, e) != 0 ||
+	    json_get_string(&j, 0, "expireTime", when, sizeof(when), &wlen,
+	    NULL, e) != 0)
+		return err_prefix(e, "IAM answer");
+	if (sts_parse_time(when, wlen, &t->expires_at) != 0)
+		return err_set(e, "IAM answer: \"expireTime\" is not an "
+		    "RFC 3339 UTC time");
+	return sts_token_check(t, "IAM accessToken", e);
+}
+
+/* "code: message" from an OAuth or a Google API error body. */
+static int
+sts_error_json(const char *body, size_t len, char *code, size_t ccap,
+    char *msg, size_t mcap)
+{
+	static struct json	j;
+	struct err		e;
+	size_t			n;
+	int			inner;
+
+	code[0] = msg[0] = '\0';
+	if (json_parse(&j, body, len, &e) != 0 || json_type(&j, 0) != JSON_OBJECT)
+		return -1;
+	if (json_find(&j, 0, "error", &inner, &e) != 1)
+		return -1;
+	if (json_type(&j, inner) == JSON_STRING) {
+		if (json_string(&j, inner, code, ccap, &n, &e) != 0)
+			return -1;
+		json_get_string(&j, 0, "error_description", msg, mcap, &n,
+		    NULL, &e);
+		return 0;
+	}
+	if (json_type(&j, inner) != JSON_OBJECT)
+		return -1;
+	json_get_string(&j, inner, "status", code, ccap, &n, NULL, &e);
+	json_get_string(&j, inner, "message", msg, mcap, &n, NULL, &e);
+	return 0;
+}
+
+void
+sts_error_message(const char *body, size_t len, char *dst, size_t cap)
+{
+	char	code[128], msg[LOG_QUOTE_MAX * 4], both[sizeof(msg) + 140];
+	int	n;
+
+	if (sts_error_json(body, len, code, sizeof(code), msg,
+	    sizeof(msg)) != 0 || (code[0] == '\0' && msg[0] == '\0')) {
+		if (len == 0)
+			log_quote(dst, cap, "(empty body)", 12);
+		else
+			log_quote(dst, cap, body, len);
+		return;
+	}
+	n = snprintf(both, sizeof(both), "%s%s%s", code,
+	    code[0] != '\0' && msg[0] != '\0' ? ": " : "", msg);
+	if (n < 0)
+		both[0] = '\0';
+	log_quote(dst, cap, both, strnlen(both, sizeof(both)));
+}
+
+/* Checks the status of a finished call; formats the failure. */
+static int
+sts_status(const struct fetch_call *fc, const struct http_resp *r,
+    struct err *e)
+{
+	char	what[URL_MAX + 32], msg[LOG_QUOTE_MAX + 8];
+
+	if (r->status == 200)
+		return 0;
+	fetch_describe(fc, what, sizeof(what));
+	sts_error_message((const char *)r->body, r->bodylen, msg,
+	    sizeof(msg));
+	return err_set(e, "%s: HTTP %d: %s", what, r->status, msg);
+}
+
+static int
+sts_basic(const struct cred *c, struct err *e)
+{
+	size_t	n, blen;
+	int	k;
+
+	k = snprintf(sts_scratch, sizeof(sts_scratch), "%s:%s", c->client_id,
+	    c->client_secret);
+	if (k < 0 || (size_t)k >= sizeof(sts_scratch))
+		return err_set(e, "client credentials exceed %d bytes "
+		    "(TOKEN_MAX)", TOKEN_MAX);
+	n = (size_t)k;
+	memcpy(sts_auth, "Basic ", 6);
+	if (b64_encode((const uint8_t *)sts_scratch, n, sts_auth + 6,
+	    sizeof(sts_auth) - 6, &blen, e) != 0)
+		return -1;
+	explicit_bzero(sts_scratch, sizeof(sts_scratch));
+	return 0;
+}
+
+static void
+sts_wipe(void)
+{
+	explicit_bzero(sts_form_buf, sizeof(sts_form_buf));
+	explicit_bzero(sts_auth, sizeof(sts_auth));
+	explicit_bzero(sts_scratch, sizeof(sts_scratch));
+	fetch_wipe();
+}
+
+static int
+sts_run(const struct fetch_call *fc, int64_t deadline_ms,
+    struct sts_token *out, int iam, struct err *e)
+{
+	const struct http_resp	*r;
+	char			 what[URL_MAX + 32];
+
+	if (fetch_call(fc, deadline_ms, &r, e) != 0 || sts_status(fc, r, e) != 0)
+		return -1;
+	if ((iam ? iam_parse((const char *)r->body, r->bodylen, out, e) :
+	    sts_parse((const char *)r->body, r->bodylen, (long long)time(NULL),
+	    out, e)) != 0) {
+		fetch_describe(fc, what, sizeof(what));
+		return err_prefix(e, "%s: HTTP %d", what, r->status);
+	}
+	return 0;
+}
+
+int
+sts_exchange(const struct cred *c, const struct anchors *a,
+    const char *subject, size_t sublen, int64_t deadline_ms,
+    struct sts_token *out, struct err *e)
+{
+	struct http_hdr		h[5];
+	struct fetch_call	fc;
+	struct url		u;
+	size_t			len, nh = 0;
+	int			r = -1;
+
+	if (url_parse(c->token_url, &u, e) != 0)
+		return err_prefix(e, "credential config: token_url");
+	h[nh++] = (struct http_hdr){ "Content-Type",
+	    "application/x-www-form-urlencoded" };
+	h[nh++] = (struct http_hdr){ "Accept", "application/json" };
+	h[nh++] = (struct http_hdr){ "User-Agent", USER_AGENT };
+	h[nh++] = (struct http_hdr){ "x-goog-api-client", STS_CLIENT };
+	if (c->client_id[0] != '\0') {
+		if (sts_basic(c, e) != 0)
+			goto done;
+		h[nh++] = (struct http_hdr){ "Authorization", sts_auth };
+	}
+	if (sts_form(c, subject, sublen, sts_form_buf, sizeof(sts_form_buf),
+	    &len, e) != 0)
+		goto done;
+	fc = (struct fetch_call){ "sts", "POST", &u, NULL, a, h, nh,
+	    sts_form_buf, len };
+	r = sts_run(&fc, deadline_ms, out, 0, e);
+done:
+	sts_wipe();
+	return r;
+}
+
+int
+iam_impersonate(const struct cred *c, const struct anchors *a,
+    const struct sts_token *fed, int64_t deadline_ms,
+    struct sts_token *out, struct err *e)
+{
+	struct http_hdr		h[4];
+	struct fetch_call	fc;
+	struct url		u;
+	size_t			len;
+	int			n, r = -1;
+
+	if (url_parse(c->impersonation_url, &u, e) != 0)
+		return err_prefix(e, "credential config: "
+		    "service_account_impersonation_url");
+	n = snprintf(sts_auth, sizeof(sts_auth), "Bearer %.*s",
+	    (int)fed->len, fed->token);
+	if (n < 0 || (size_t)n >= sizeof(sts_auth)) {
+		err_set(e, "federated token exceeds TOKEN_MAX");
+		goto done;
+	}
+	if (iam_body(c, sts_form_buf, sizeof(sts_form_buf), &len, e) != 0)
+		goto done;
+	h[0] = (struct http_hdr){ "Content-Type", "application/json" };
+	h[1] = (struct http_hdr){ "Accept", "application/json" };
+	h[2] = (struct http_hdr){ "User-Agent", USER_AGENT };
+	h[3] = (struct http_hdr){ "Authorization", sts_auth };
+	fc = (struct fetch_call){ "iam", "POST", &u, NULL, a, h, 4,
+	    sts_form_buf, len };
+	r = sts_run(&fc, deadline_ms, out, 1, e);
+done:
+	sts_wipe();
+	return r;
+}

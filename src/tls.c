@@ -1,0 +1,456 @@
+/*
+ * tls.c -- sockets and TLS for one HTTP round trip.
+ *
+ * Owns: the socket (non-blocking, every wait bounded by poll against a
+ * deadline), the BearSSL client engine (TLS 1.2 only; ECDHE with
+ * ChaCha20-Poly1305 or AES-GCM; RSA and ECDSA certificates), its entropy
+ * (getrandom(2), injected per connection: BearSSL is built with
+ * BR_RDRAND=0 BR_USE_URANDOM=0), certificate time (the real clock), and
+ * mapping BearSSL failures to messages. The engine context, the X.509
+ * context and the I/O buffer are static (no heap) and wiped after every
+ * connection.
+ */
+#include <sys/types.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anchors.h"
+#include "http.h"
+#include "log.h"
+#include "tls.h"
+
+#define SEED_LEN	32	/* bytes of entropy per connection */
+
+struct tls_conn {
+	br_ssl_client_context	sc;
+	br_x509_minimal_context	xc;
+	unsigned char		iobuf[TLS_IOBUF_MAX];
+	int			fd;
+};
+
+static struct tls_conn	tls_c;
+
+static const uint16_t tls_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+};
+
+int64_t
+tls_now_ms(void)
+{
+	struct timespec	ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int
+tls_entropy(unsigned char *buf, size_t len, struct err *e)
+{
+	ssize_t	n;
+	size_t	got = 0;
+
+	while (got < len) {
+		n = getrandom(buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_set(e, "getrandom: %s", strerror(errno));
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+int
+tls_init(struct err *e)
+{
+	unsigned char	probe[SEED_LEN];
+	int		r;
+
+	r = tls_entropy(probe, sizeof(probe), e);
+	explicit_bzero(probe, sizeof(probe));
+	return r;
+}
+
+static void
+tls_engine_setup(struct tls_conn *c, const struct anchors *a)
+{
+	static const br_hash_class *const hashes[] = {
+		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
+	};
+	br_ssl_engine_context	*eng = &c->sc.eng;
+	size_t			 i;
+
+	br_ssl_client_zero(&c->sc);
+	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
+	br_x509_minimal_init(&c->xc, &br_sha256_vtable, a->ta, a->n);
+	br_ssl_engine_set_suites(eng, tls_suites,
+	    sizeof(tls_suites) / sizeof(tls_suites[0]));
+	br_ssl_client_set_default_rsapub(&c->sc);
+	br_ssl_engine_set_default_rsavrfy(eng);
+	br_ssl_engine_set_default_ecdsa(eng);
+	br_x509_minimal_set_rsa(&c->xc, br_ssl_engine_get_rsavrfy(eng));
+	br_x509_minimal_set_ecdsa(&c->xc, br_ssl_engine_get_ec(eng),
+	    br_ssl_engine_get_ecdsa(eng));
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		br_ssl_engine_set_hash(eng, hashes[i]->desc >>
+		    BR_HASHDESC_ID_OFF & BR_HASHDESC_ID_MASK, hashes[i]);
+		br_x509_minimal_set_hash(&c->xc, hashes[i]->desc >>
+		    BR_HASHDESC_ID_OFF & BR_HASHDESC_ID_MASK, hashes[i]);
+	}
+	br_ssl_engine_set_x509(eng, &c->xc.vtable);
+	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
+	br_ssl_engine_set_default_aes_gcm(eng);
+	br_ssl_engine_set_default_chapol(eng);
+	br_ssl_engine_set_buffer(eng, c->iobuf, sizeof(c->iobuf), 1);
+}
+
+/* Certificate validity against the real clock, not the build's. */
+static int
+tls_set_time(struct tls_conn *c, struct err *e)
+{
+	struct timespec	ts;
+	uint64_t	now;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+		return err_set(e, "clock_gettime: %s", strerror(errno));
+	now = (uint64_t)ts.tv_sec;
+	/* days since 0000-01-01 (proleptic Gregorian), as BearSSL counts */
+	br_x509_minimal_set_time(&c->xc, (uint32_t)(now / 86400 + 719528),
+	    (uint32_t)(now % 86400));
+	return 0;
+}
+
+static int
+tls_engine_start(struct tls_conn *c, const struct tls_peer *p,
+    struct err *e)
+{
+	unsigned char	seed[SEED_LEN];
+
+	tls_engine_setup(c, p->anchors);
+	if (tls_set_time(c, e) != 0)
+		return -1;
+	if (tls_entropy(seed, sizeof(seed), e) != 0)
+		return -1;
+	br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof(seed));
+	explicit_bzero(seed, sizeof(seed));
+	if (!br_ssl_client_reset(&c->sc, p->server_name, 0))
+		return err_set(e, "TLS engine reset failed (BearSSL error %d)",
+		    br_ssl_engine_last_error(&c->sc.eng));
+	return 0;
+}
+
+/* The earlier of the overall deadline and now + limit_ms. */
+static int64_t
+tls_deadline(int64_t deadline_ms, int64_t limit_ms)
+{
+	int64_t	d = tls_now_ms() + limit_ms;
+
+	return d < deadline_ms ? d : deadline_ms;
+}
+
+/* Waits for fd to be ready for events; -1 with a message on timeout. */
+static int
+tls_wait(int fd, short events, int64_t deadline_ms, const char *what,
+    struct err *e)
+{
+	struct pollfd	pfd;
+	int64_t		left;
+	int		r;
+
+	for (;;) {
+		left = deadline_ms - tls_now_ms();
+		if (left <= 0)
+			return err_set(e, "timed out %s", what);
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return err_set(e, "poll: %s", strerror(errno));
+	}
+}
+
+/* Non-blocking connect to one address, bounded by the deadline. */
+static int
+tls_connect_one(const struct addrinfo *ai, int64_t deadline_ms,
+    struct err *e)
+{
+	socklen_t	len = sizeof(int);
+	int		fd, soerr = 0;
+
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return err_set(e, "socket: %s", strerror(errno));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		if (errno != EINPROGRESS) {
+			err_set(e, "connect: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (tls_wait(fd, POLLOUT, deadline_ms, "connecting", e) != 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
+		    soerr != 0) {
+			if (soerr != 0)
+				err_set(e, "connect: %s", strerror(soerr));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static int
+tls_connect(const struct tls_peer *p, int64_t deadline_ms, struct err *e)
+{
+	struct addrinfo	 hints, *res, *ai;
+	int		 fd = -1, r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	r = getaddrinfo(p->host, p->port, &hints, &res);
+	if (r != 0)
+		return err_set(e, "resolving %s: %s", p->host,
+		    gai_strerror(r));
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
+		fd = tls_connect_one(ai,
+		    tls_deadline(deadline_ms, CONNECT_TIMEOUT_MS), e);
+	freeaddrinfo(res);
+	return fd;
+}
+
+static const char *
+tls_x509_reason(int err)
+{
+	switch (err) {
+	case BR_ERR_X509_NOT_TRUSTED:
+		return "certificate chain is not trusted";
+	case BR_ERR_X509_BAD_SERVER_NAME:
+		return "certificate does not match the server name";
+	case BR_ERR_X509_EXPIRED:
+		return "certificate expired or not yet valid";
+	case BR_ERR_X509_BAD_SIGNATURE:
+		return "certificate signature is invalid";
+	case BR_ERR_X509_NOT_CA:
+		return "an intermediate certificate is not a CA";
+	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+		return "certificate key usage forbids this use";
+	case BR_ERR_X509_WEAK_PUBLIC_KEY:
+		return "certificate key is too weak";
+	case BR_ERR_X509_UNSUPPORTED:
+		return "certificate uses an unsupported algorithm";
+	case BR_ERR_X509_CRITICAL_EXTENSION:
+		return "certificate has an unknown critical extension";
+	default:
+		return NULL;
+	}
+}
+
+/* Describes a failed engine; *retryable for transient failures only. */
+static int
+tls_engine_error(const struct tls_peer *p, int handshake, int *retryable,
+    struct err *e)
+{
+	int		 err = br_ssl_engine_last_error(&tls_c.sc.eng);
+	const char	*why = tls_x509_reason(err);
+
+	*retryable = 0;
+	if (why != NULL)
+		return err_set(e, "TLS: %s (verifying \"%s\")", why,
+		    p->server_name);
+	if (err >= BR_ERR_X509_OK && err < BR_ERR_RECV_FATAL_ALERT)
+		return err_set(e, "TLS: certificate rejected (BearSSL X.509 "
+		    "error %d, verifying \"%s\")", err, p->server_name);
+	if (err >= BR_ERR_SEND_FATAL_ALERT)
+		return err_set(e, "TLS: sent fatal alert %d%s",
+		    err - BR_ERR_SEND_FATAL_ALERT, handshake ?
+		    " during handshake" : "");
+	if (err >= BR_ERR_RECV_FATAL_ALERT)
+		return err_set(e, "TLS: server sent fatal alert %d%s "
+		    "(no common TLS 1.2 ECDHE suite?)",
+		    err - BR_ERR_RECV_FATAL_ALERT, handshake ?
+		    " during handshake" : "");
+	return err_set(e, "TLS: protocol error (BearSSL error %d)", err);
+}
+
+/* Sends pending TLS records; returns -1 on timeout or socket error. */
+static int
+tls_send_records(int64_t deadline_ms, int *retryable, struct err *e)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	unsigned char		*buf;
+	size_t			 len;
+	ssize_t			 n;
+
+	buf = br_ssl_engine_sendrec_buf(eng, &len);
+	n = send(tls_c.fd, buf, len, MSG_NOSIGNAL);
+	if (n > 0) {
+		br_ssl_engine_sendrec_ack(eng, (size_t)n);
+		return 0;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return tls_wait(tls_c.fd, POLLOUT,
+		    tls_deadline(deadline_ms, IO_TIMEOUT_MS),
+		    "sending the request", e);
+	*retryable = 1;
+	return err_set(e, "send: %s", n < 0 ? strerror(errno) : "closed");
+}
+
+/* Reads TLS records; *eof set when the peer closed the connection. */
+static int
+tls_recv_records(int64_t deadline_ms, int handshake, int *eof,
+    int *retryable, struct err *e)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	unsigned char		*buf;
+	size_t			 len;
+	ssize_t			 n;
+
+	buf = br_ssl_engine_recvrec_buf(eng, &len);
+	n = recv(tls_c.fd, buf, len, 0);
+	if (n > 0) {
+		br_ssl_engine_recvrec_ack(eng, (size_t)n);
+		return 0;
+	}
+	if (n == 0) {
+		*eof = 1;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+		*retryable = 1;
+		return tls_wait(tls_c.fd, POLLIN,
+		    tls_deadline(deadline_ms, IO_TIMEOUT_MS), handshake ?
+		    "in the TLS handshake" : "waiting for the response", e);
+	}
+	*retryable = 1;
+	return err_set(e, "recv: %s", strerror(errno));
+}
+
+/* Hands decrypted bytes to the HTTP parser; 1 when it is complete. */
+static int
+tls_recv_app(struct http_resp *resp, struct err *e)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	unsigned char		*buf;
+	size_t			 len, used = 0;
+	int			 r;
+
+	buf = br_ssl_engine_recvapp_buf(eng, &len);
+	r = http_resp_feed(resp, buf, len, &used, e);
+	if (r < 0)
+		return -1;	/* malformed HTTP: final, not retried */
+	br_ssl_engine_recvapp_ack(eng, r == 1 ? len : used);
+	return r;
+}
+
+/* Copies request bytes into the engine; flushes once all are in. */
+static void
+tls_send_app(const uint8_t *req, size_t reqlen, size_t *sent)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	unsigned char		*buf;
+	size_t			 len;
+
+	buf = br_ssl_engine_sendapp_buf(eng, &len);
+	if (len > reqlen - *sent)
+		len = reqlen - *sent;
+	memcpy(buf, req + *sent, len);
+	br_ssl_engine_sendapp_ack(eng, len);
+	*sent += len;
+	if (*sent == reqlen)
+		br_ssl_engine_flush(eng, 0);
+}
+
+/* The peer closed: complete only after close_notify, if at all. */
+static int
+tls_closed(const struct tls_peer *p, struct http_resp *resp, int handshake,
+    int *retryable, struct err *e)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+
+	/* shutdown_recv: close_notify arrived (our reply may be pending) */
+	if (eng->shutdown_recv || (br_ssl_engine_current_state(eng) ==
+	    BR_SSL_CLOSED && br_ssl_engine_last_error(eng) == BR_ERR_OK))
+		return http_resp_eof(resp, 1, e);
+	if (br_ssl_engine_current_state(eng) == BR_SSL_CLOSED)
+		return tls_engine_error(p, handshake, retryable, e);
+	*retryable = 1;
+	if (handshake)
+		return err_set(e, "connection closed during the TLS handshake");
+	return http_resp_eof(resp, 0, e);
+}
+
+static int
+tls_loop(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
+    struct http_resp *resp, int64_t deadline_ms, int *retryable,
+    struct err *e)
+{
+	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	size_t			 sent = 0;
+	unsigned		 st;
+	int			 eof = 0, r;
+
+	for (;;) {
+		st = br_ssl_engine_current_state(eng);
+		if (st == BR_SSL_CLOSED || eof)
+			return tls_closed(p, resp, sent == 0, retryable, e);
+		if (st & BR_SSL_SENDREC) {
+			if (tls_send_records(deadline_ms, retryable, e) != 0)
+				return eng->shutdown_recv ? tls_closed(p, resp,
+				    sent == 0, retryable, e) : -1;
+		} else if (st & BR_SSL_RECVAPP) {
+			if ((r = tls_recv_app(resp, e)) != 0) {
+				*retryable = 0;
+				return r == 1 ? 0 : -1;
+			}
+		} else if ((st & BR_SSL_SENDAPP) && sent < reqlen) {
+			tls_send_app(req, reqlen, &sent);
+		} else if (st & BR_SSL_RECVREC) {
+			if (tls_recv_records(deadline_ms, sent == 0, &eof,
+			    retryable, e) != 0)
+				return -1;
+		} else {
+			return err_set(e, "TLS engine stalled (state %u)", st);
+		}
+	}
+}
+
+int
+tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
+    struct http_resp *resp, int64_t deadline_ms, int *retryable,
+    struct err *e)
+{
+	int	r;
+
+	*retryable = 1;
+	tls_c.fd = tls_connect(p, deadline_ms, e);
+	if (tls_c.fd < 0)
+		return -1;
+	r = tls_engine_start(&tls_c, p, e);
+	if (r == 0)
+		r = tls_loop(p, req, reqlen, resp, deadline_ms, retryable, e);
+	close(tls_c.fd);
+	explicit_bzero(&tls_c, sizeof(tls_c));
+	tls_c.fd = -1;
+	return r;
+}
