@@ -1,0 +1,136 @@
+/* Unit tests for anchors.c: embedded roots and PEM bundles. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "anchors.h"
+#include "config.h"
+#include "log.h"
+
+#define MOZ "/usr/share/ca-certificates/mozilla/"
+
+static struct anchors	A;
+static char		pem[CA_FILE_MAX];
+static char		two[CA_FILE_MAX];
+
+static size_t
+load(const char *path, char *buf, size_t cap)
+{
+	struct err	e;
+	size_t		len;
+
+	assert_int_equal(config_read_file(path, buf, cap, &len, "pem", &e), 0);
+	return len;
+}
+
+static void
+test_embedded(void **state)
+{
+	struct err	e;
+
+	(void)state;
+	anchors_init(&A);
+	assert_int_equal(anchors_add_embedded(&A, &e), 0);
+	assert_int_equal(A.n, anchors_embedded_num);
+	assert_true(A.n >= 9);
+	assert_int_equal(A.ta[0].flags & BR_X509_TA_CA, BR_X509_TA_CA);
+}
+
+static void
+test_pem_rsa_and_ec(void **state)
+{
+	struct err	e;
+	size_t		n1, n2;
+
+	(void)state;
+	anchors_init(&A);
+	n1 = load(MOZ "GTS_Root_R1.crt", pem, sizeof(pem));
+	assert_int_equal(anchors_add_pem(&A, pem, n1, "r1", &e), 0);
+	assert_int_equal(A.n, 1);
+	assert_int_equal(A.ta[0].pkey.key_type, BR_KEYTYPE_RSA);
+	assert_int_equal(A.ta[0].pkey.key.rsa.nlen, 512);	/* RSA-4096 */
+	assert_memory_equal(A.ta[0].dn.data, anchors_embedded[0].dn.data,
+	    anchors_embedded[0].dn.len);
+	n2 = load(MOZ "GTS_Root_R4.crt", two, sizeof(two));
+	assert_int_equal(anchors_add_pem(&A, two, n2, "r4", &e), 0);
+	assert_int_equal(A.n, 2);
+	assert_int_equal(A.ta[1].pkey.key_type, BR_KEYTYPE_EC);
+	assert_int_equal(A.ta[1].pkey.key.ec.curve, BR_EC_secp384r1);
+}
+
+static void
+test_pem_without_final_newline(void **state)
+{
+	struct err	e;
+	size_t		n;
+
+	(void)state;
+	anchors_init(&A);
+	n = load(MOZ "GTS_Root_R4.crt", pem, sizeof(pem));
+	while (n > 0 && pem[n - 1] == '\n')
+		n--;
+	assert_int_equal(anchors_add_pem(&A, pem, n, "r4", &e), 0);
+	assert_int_equal(A.n, 1);
+}
+
+static void
+test_pem_bad(void **state)
+{
+	static const char	nocert[] = "-----BEGIN PRIVATE KEY-----\n"
+	    "AAAA\n-----END PRIVATE KEY-----\n";
+	static const char	junk[] = "-----BEGIN CERTIFICATE-----\n"
+	    "AAAAAAAA\n-----END CERTIFICATE-----\n";
+	struct err		e;
+	size_t			n;
+
+	(void)state;
+	anchors_init(&A);
+	assert_int_equal(anchors_add_pem(&A, "", 0, "empty", &e), -1);
+	assert_non_null(strstr(e.msg, "no CERTIFICATE"));
+	assert_int_equal(anchors_add_pem(&A, "hello\n", 6, "text", &e), -1);
+	assert_int_equal(anchors_add_pem(&A, nocert, sizeof(nocert) - 1, "key",
+	    &e), -1);
+	assert_int_equal(anchors_add_pem(&A, junk, sizeof(junk) - 1, "junk",
+	    &e), -1);
+	assert_non_null(strstr(e.msg, "does not decode"));
+	n = load(MOZ "GTS_Root_R1.crt", pem, sizeof(pem));
+	assert_int_equal(anchors_add_pem(&A, pem, n / 2, "half", &e), -1);
+	assert_int_equal(A.n, 0);
+}
+
+static void
+test_limits(void **state)
+{
+	struct err	e;
+	size_t		n, i;
+
+	(void)state;
+	anchors_init(&A);
+	n = load(MOZ "GTS_Root_R1.crt", pem, sizeof(pem));
+	for (i = 0; i < ANCHORS_MAX; i++)
+		if (anchors_add_pem(&A, pem, n, "r1", &e) != 0)
+			break;
+	/* the pool (ANCHOR_POOL_MAX) or the count (ANCHORS_MAX) runs out */
+	assert_true(i < ANCHORS_MAX || anchors_add_pem(&A, pem, n, "r1",
+	    &e) == -1);
+	assert_true(strstr(e.msg, "ANCHOR_POOL_MAX") != NULL ||
+	    strstr(e.msg, "ANCHORS_MAX") != NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_embedded),
+		cmocka_unit_test(test_pem_rsa_and_ec),
+		cmocka_unit_test(test_pem_without_final_newline),
+		cmocka_unit_test(test_pem_bad),
+		cmocka_unit_test(test_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
