@@ -156,8 +156,8 @@ anchors_gen() {
 		echo 'const char *const anchors_embedded_names[] = {'
 		sed 's/^[0-9a-f]* //; s/\\/\\\\/g; s/"/\\"/g; s/^/\t"/; s/$/",/' "$GEN/anchors.list"
 		echo '};'
-	} >"$GEN/anchors.c.tmp"
-	mv "$GEN/anchors.c.tmp" "$GEN/anchors.c"
+	} >"$GEN/anchors_gen.c.tmp"
+	mv "$GEN/anchors_gen.c.tmp" "$GEN/anchors_gen.c"
 }
 
 buildinfo_gen() {
@@ -208,7 +208,7 @@ compile_musl() { # out extra-cflags
 	d=$OUT/obj/$(basename "$o")
 	rm -rf "$d"
 	mkdir -p "$d"
-	for f in $(srcs) "$GEN/anchors.c"; do
+	for f in $(srcs) "$GEN/anchors_gen.c"; do
 		musl-gcc $STD $CODEGEN $extra $WARN $(incs) -ffile-prefix-map="$TOP"=. \
 			-c "$f" -o "$d/$(basename "$f" .c).o"
 	done
@@ -240,7 +240,7 @@ build_ubsan() {
 GLIBC_SAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 build_asan() {
 	bearssl_build glibc-asan gcc $GLIBC_SAN
-	gcc $STD $GLIBC_SAN $WARN $(incs) -o "$OUT/regcred-asan" $(srcs) "$GEN/anchors.c" \
+	gcc $STD $GLIBC_SAN $WARN $(incs) -o "$OUT/regcred-asan" $(srcs) "$GEN/anchors_gen.c" \
 		"$VDIR/build/glibc-asan/libbearssl.a"
 }
 
@@ -251,7 +251,7 @@ unit_tests() {
 	for t in $(ls tests/unit/test_*.c 2>/dev/null | sort); do
 		n=$(basename "$t" .c)
 		gcc $STD $GLIBC_SAN $WARN $(incs) -Itests/unit -o "$OUT/unit/$n" "$t" \
-			$(lib_srcs) "$GEN/anchors.c" "$VDIR/build/glibc-asan/libbearssl.a" -lcmocka
+			$(lib_srcs) "$GEN/anchors_gen.c" "$VDIR/build/glibc-asan/libbearssl.a" -lcmocka
 		(cd tests/unit && "$OUT/unit/$n") || fail=1
 	done
 	[ "$fail" = 0 ] || die "unit tests failed"

@@ -39,6 +39,8 @@ struct config {
  * --no-embedded-roots needs --ca-file).
  */
 int	config_parse(struct config *c, int argc, char **argv, struct err *e);
+/* 1 if s is a valid namespace name (an RFC 1123 DNS label). */
+int	config_namespace_ok(const char *s, size_t len);
 /* The --help text. */
 extern const char config_usage[];
 

@@ -8,6 +8,11 @@
  * (extensions and trailers allowed) or connection close. The header block
  * is limited to HTTP_HEADER_MAX and the body to the caller's buffer;
  * more is an error. Also parses https URLs.
+ *
+ * Lines must end in CRLF; a bare LF is an error. Header names are tokens
+ * directly followed by ':'; obs-fold is an error. Content-Length is
+ * digits only (repeats must agree); Transfer-Encoding must be exactly
+ * "chunked"; both at once is an error (RFC 9112 6.3).
  */
 #ifndef REGCRED_HTTP_H
 #define REGCRED_HTTP_H
@@ -68,6 +73,19 @@ struct http_resp {
 	int		 retry_after;	/* seconds, -1 when absent/unusable */
 	char		 content_type[128];
 };
+
+/* Retry-After delta-seconds above this are clamped to it. */
+#define HTTP_RETRY_AFTER_MAX	86400
+
+/*
+ * Fields once the response is complete: status, retry_after (-1 when
+ * absent or an HTTP-date), content_type (cut to fit, NUL terminated),
+ * body/bodylen (NOT NUL terminated; use bodylen). head is scratch once the
+ * header block is parsed (chunk-size lines, trailers). headtotal counts
+ * the header blocks of interim 1xx responses and trailers too: all of them
+ * together must fit HTTP_HEADER_MAX. After -1 the struct must be
+ * re-initialised before reuse.
+ */
 
 void	http_resp_init(struct http_resp *r, uint8_t *body, size_t bodycap);
 /*

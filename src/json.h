@@ -17,8 +17,13 @@
 #include <stddef.h>
 #include "limits.h"
 
+/* jsmn's code is compiled (static) in json.c only; elsewhere the types. */
 #define JSMN_STRICT
+#ifdef JSON_JSMN_IMPL
 #define JSMN_STATIC
+#else
+#define JSMN_HEADER
+#endif
 #include "jsmn.h"
 
 struct err;
@@ -73,7 +78,8 @@ struct jw {
 	size_t		 len;
 	int		 failed;
 	int		 depth;
-	unsigned char	 first[JSON_DEPTH_MAX];	/* no member written yet */
+	unsigned char	 first[JSON_DEPTH_MAX];	/* per level: no member written
+						   yet (bit 0), object (bit 1) */
 	unsigned char	 want_value;		/* a key was just written */
 };
 

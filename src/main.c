@@ -205,9 +205,14 @@ main_read_kube(struct err *e)
 
 	if (main_kube_target(e) != 0)
 		return -1;
-	if (t->ns[0] == '\0' && main_read_sa("namespace", t->ns,
-	    sizeof(t->ns), &len, e) != 0)
-		return -1;
+	if (t->ns[0] == '\0') {
+		if (main_read_sa("namespace", t->ns, sizeof(t->ns), &len,
+		    e) != 0)
+			return -1;
+		if (!config_namespace_ok(t->ns, len))
+			return err_set(e, "%s/namespace does not hold a valid "
+			    "namespace name", R.cfg.kube_sa_dir);
+	}
 	if (main_read_sa("token", t->token, sizeof(t->token), &t->tokenlen,
 	    e) != 0)
 		return -1;

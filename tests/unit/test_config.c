@@ -1,0 +1,1087 @@
+/*
+ * test_config.c -- config.c: the command line and REGCRED_* variables,
+ * the external_account credential config, reading local files and taking
+ * the subject token out of a token file.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define ARGS_MAX	64
+
+static const char *const test_envs[] = {
+	"REGCRED_CREDENTIAL_CONFIG", "REGCRED_REGISTRY", "REGCRED_SECRET",
+	"REGCRED_NAMESPACE", "REGCRED_KUBE_SA_DIR", "REGCRED_KUBE_API",
+	"REGCRED_KUBE_SERVER_NAME", "REGCRED_CA_FILE",
+	"REGCRED_NO_EMBEDDED_ROOTS", "REGCRED_TIMEOUT", "REGCRED_LOG_FORMAT",
+	"GOOGLE_APPLICATION_CREDENTIALS",
+};
+
+static char	test_dir[64];
+
+static int
+env_clear(void **state)
+{
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(test_envs) / sizeof(test_envs[0]); i++)
+		unsetenv(test_envs[i]);
+	return 0;
+}
+
+/* argv is "regcred" plus the NULL-terminated list. */
+static int
+parse(struct config *c, struct err *e, ...)
+{
+	char	*argv[ARGS_MAX];
+	int	 argc = 0;
+	va_list	 ap;
+
+	argv[argc++] = (char *)"regcred";
+	va_start(ap, e);
+	while ((argv[argc] = va_arg(ap, char *)) != NULL)
+		argc++;
+	va_end(ap);
+	memset(e, 0, sizeof(*e));
+	return config_parse(c, argc, argv, e);
+}
+
+static void
+assert_fails(int rc, const struct err *e, const char *want)
+{
+	assert_int_equal(rc, -1);
+	if (strstr(e->msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", e->msg, want);
+}
+
+/* ---- command line ---------------------------------------------------- */
+
+static void
+test_flags_all(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(parse(&c, &e, "refresh", "--credential-config",
+	    "/etc/gcp/cc.json", "--registry", "europe-docker.pkg.dev",
+	    "--registry", "10.1.2.3:5000", "--secret", "ar-pull",
+	    "--namespace", "bifrost", "--kube-sa-dir", "/sa", "--kube-api",
+	    "https://10.0.0.1:443", "--kube-server-name", "api.example",
+	    "--ca-file", "/ca.pem", "--no-embedded-roots", "--timeout", "30",
+	    "--log-format", "json", NULL), 0);
+	assert_int_equal(c.cmd, CMD_REFRESH);
+	assert_string_equal(c.credential_config, "/etc/gcp/cc.json");
+	assert_int_equal(c.nregistry, 2);
+	assert_string_equal(c.registry[0], "europe-docker.pkg.dev");
+	assert_string_equal(c.registry[1], "10.1.2.3:5000");
+	assert_string_equal(c.secret, "ar-pull");
+	assert_string_equal(c.namespace, "bifrost");
+	assert_string_equal(c.kube_sa_dir, "/sa");
+	assert_string_equal(c.kube_api, "https://10.0.0.1:443");
+	assert_string_equal(c.kube_server_name, "api.example");
+	assert_string_equal(c.ca_file, "/ca.pem");
+	assert_int_equal(c.no_embedded_roots, 1);
+	assert_int_equal(c.timeout_s, 30);
+	assert_int_equal(c.log_format, LOG_JSON);
+}
+
+static void
+test_flags_equals(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(parse(&c, &e, "token", "--credential-config=/a=b",
+	    "--registry=[::1]:5000", "--secret=s.1", "--timeout=3600",
+	    "--log-format=text", "--namespace=n-1", NULL), 0);
+	assert_int_equal(c.cmd, CMD_TOKEN);
+	assert_string_equal(c.credential_config, "/a=b");
+	assert_string_equal(c.registry[0], "[::1]:5000");
+	assert_string_equal(c.secret, "s.1");
+	assert_string_equal(c.namespace, "n-1");
+	assert_int_equal(c.timeout_s, 3600);
+	assert_int_equal(c.log_format, LOG_TEXT);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(parse(&c, &e, "token", "--credential-config", "/c",
+	    NULL), 0);
+	assert_string_equal(c.kube_sa_dir,
+	    "/var/run/secrets/kubernetes.io/serviceaccount");
+	assert_int_equal(c.timeout_s, 60);
+	assert_int_equal(c.log_format, LOG_TEXT);
+	assert_int_equal(c.nregistry, 0);
+	assert_int_equal(c.no_embedded_roots, 0);
+	assert_string_equal(c.namespace, "");
+	assert_string_equal(c.kube_api, "");
+	assert_string_equal(c.kube_server_name, "");
+	assert_string_equal(c.ca_file, "");
+}
+
+static void
+test_env_only(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	setenv("REGCRED_CREDENTIAL_CONFIG", "/env/cc.json", 1);
+	setenv("REGCRED_REGISTRY", "a.pkg.dev, b.pkg.dev:443,c", 1);
+	setenv("REGCRED_SECRET", "env-secret", 1);
+	setenv("REGCRED_NAMESPACE", "envns", 1);
+	setenv("REGCRED_KUBE_SA_DIR", "/env/sa", 1);
+	setenv("REGCRED_KUBE_API", "https://k:6443", 1);
+	setenv("REGCRED_KUBE_SERVER_NAME", "k.svc", 1);
+	setenv("REGCRED_CA_FILE", "/env/ca", 1);
+	setenv("REGCRED_NO_EMBEDDED_ROOTS", "true", 1);
+	setenv("REGCRED_TIMEOUT", "5", 1);
+	setenv("REGCRED_LOG_FORMAT", "json", 1);
+	assert_int_equal(parse(&c, &e, "refresh", NULL), 0);
+	assert_string_equal(c.credential_config, "/env/cc.json");
+	assert_int_equal(c.nregistry, 3);
+	assert_string_equal(c.registry[0], "a.pkg.dev");
+	assert_string_equal(c.registry[1], "b.pkg.dev:443");
+	assert_string_equal(c.registry[2], "c");
+	assert_string_equal(c.secret, "env-secret");
+	assert_string_equal(c.namespace, "envns");
+	assert_string_equal(c.kube_sa_dir, "/env/sa");
+	assert_string_equal(c.kube_api, "https://k:6443");
+	assert_string_equal(c.kube_server_name, "k.svc");
+	assert_string_equal(c.ca_file, "/env/ca");
+	assert_int_equal(c.no_embedded_roots, 1);
+	assert_int_equal(c.timeout_s, 5);
+	assert_int_equal(c.log_format, LOG_JSON);
+}
+
+static void
+test_flag_beats_env(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	setenv("REGCRED_CREDENTIAL_CONFIG", "/env/cc.json", 1);
+	setenv("REGCRED_REGISTRY", "a.pkg.dev,b.pkg.dev", 1);
+	setenv("REGCRED_SECRET", "env-secret", 1);
+	setenv("REGCRED_TIMEOUT", "bogus", 1);
+	setenv("REGCRED_LOG_FORMAT", "json", 1);
+	assert_int_equal(parse(&c, &e, "refresh", "--registry", "c.pkg.dev",
+	    "--secret", "flag-secret", "--timeout", "7", "--log-format=text",
+	    "--credential-config", "/flag", NULL), 0);
+	assert_int_equal(c.nregistry, 1);
+	assert_string_equal(c.registry[0], "c.pkg.dev");
+	assert_string_equal(c.secret, "flag-secret");
+	assert_int_equal(c.timeout_s, 7);
+	assert_int_equal(c.log_format, LOG_TEXT);
+	assert_string_equal(c.credential_config, "/flag");
+	/* without the flag, the bad variable is an error naming it */
+	assert_fails(parse(&c, &e, "token", NULL), &e, "REGCRED_TIMEOUT");
+}
+
+static void
+test_credential_fallback(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_fails(parse(&c, &e, "token", NULL), &e,
+	    "GOOGLE_APPLICATION_CREDENTIALS");
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	assert_int_equal(parse(&c, &e, "token", NULL), 0);
+	assert_string_equal(c.credential_config, "/gac");
+	setenv("REGCRED_CREDENTIAL_CONFIG", "/rcc", 1);
+	assert_int_equal(parse(&c, &e, "token", NULL), 0);
+	assert_string_equal(c.credential_config, "/rcc");
+	assert_int_equal(parse(&c, &e, "token", "--credential-config", "/f",
+	    NULL), 0);
+	assert_string_equal(c.credential_config, "/f");
+	/* empty variables count as unset */
+	setenv("REGCRED_CREDENTIAL_CONFIG", "", 1);
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "", 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "no credential config");
+}
+
+static void
+test_refresh_needs(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	assert_fails(parse(&c, &e, "refresh", "--registry", "r", NULL), &e,
+	    "--secret");
+	assert_fails(parse(&c, &e, "refresh", "--secret", "s", NULL), &e,
+	    "--registry");
+	assert_int_equal(parse(&c, &e, "refresh", "--secret", "s",
+	    "--registry", "r", NULL), 0);
+	assert_int_equal(parse(&c, &e, "token", NULL), 0);
+}
+
+static void
+test_registry_limit(void **state)
+{
+	char		 regs[REGISTRY_MAX + 1][32], list[1024];
+	char		*argv[ARGS_MAX];
+	struct config	 c;
+	struct err	 e;
+	int		 i, argc = 0;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	argv[argc++] = (char *)"regcred";
+	argv[argc++] = (char *)"token";
+	list[0] = '\0';
+	for (i = 0; i <= REGISTRY_MAX; i++) {
+		snprintf(regs[i], sizeof(regs[i]), "r%d.example", i);
+		argv[argc++] = (char *)"--registry";
+		argv[argc++] = regs[i];
+		if (i < REGISTRY_MAX && i > 0)
+			strncat(list, ",", sizeof(list) - strlen(list) - 1);
+		if (i < REGISTRY_MAX)
+			strncat(list, regs[i], sizeof(list) - strlen(list) - 1);
+	}
+	assert_int_equal(config_parse(&c, argc - 2, argv, &e), 0);
+	assert_int_equal(c.nregistry, REGISTRY_MAX);
+	assert_string_equal(c.registry[REGISTRY_MAX - 1],
+	    regs[REGISTRY_MAX - 1]);
+	assert_fails(config_parse(&c, argc, argv, &e), &e, "REGISTRY_MAX");
+	setenv("REGCRED_REGISTRY", list, 1);
+	assert_int_equal(parse(&c, &e, "token", NULL), 0);
+	assert_int_equal(c.nregistry, REGISTRY_MAX);
+	strncat(list, ",one.more", sizeof(list) - strlen(list) - 1);
+	setenv("REGCRED_REGISTRY", list, 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "REGISTRY_MAX");
+}
+
+static void
+test_registry_values(void **state)
+{
+	static const char *const good[] = {
+		"europe-west1-docker.pkg.dev", "gcr.io", "10.0.0.1",
+		"10.0.0.1:5000", "localhost:1", "[::1]", "[2001:db8::1]:443",
+		"Registry.Example.COM", "a",
+	};
+	static const char *const bad[] = {
+		"https://gcr.io", "gcr.io/path", "gc r.io", " gcr.io",
+		"gcr.io:", "gcr.io:0", "gcr.io:65536", "gcr.io:123456",
+		"gcr.io:80a", "-gcr.io", "gcr-.io", "gcr..io", ".gcr.io",
+		"gcr.io.", "[::1", "[zz::1]", "[1]", "[::1]x", "[12ab]",
+		"[1.2.3.4]", "gcr_io",
+		"a,b", "gcr.io:443:1",
+	};
+	struct config	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (parse(&c, &e, "token", "--registry", good[i], NULL) != 0)
+			fail_msg("%s refused: %s", good[i], e.msg);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_fails(parse(&c, &e, "token", "--registry", bad[i],
+		    NULL), &e, "--registry");
+	assert_fails(parse(&c, &e, "token", "--registry", "a.io",
+	    "--registry", "A.io", NULL), &e, "twice");
+	setenv("REGCRED_REGISTRY", "a.io,,b.io", 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "REGCRED_REGISTRY");
+	setenv("REGCRED_REGISTRY", "a.io,", 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "empty registry");
+	setenv("REGCRED_REGISTRY", "a.io/x", 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "REGCRED_REGISTRY");
+}
+
+static void
+test_registry_too_long(void **state)
+{
+	char		host[HOST_MAX + 8];
+	struct config	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	/* labels of 49 characters, 255 bytes in all: fits */
+	for (i = 0; i < HOST_MAX - 1; i++)
+		host[i] = i % 50 == 49 ? '.' : 'a';
+	host[HOST_MAX - 1] = '\0';
+	assert_int_equal(parse(&c, &e, "token", "--registry", host, NULL), 0);
+	host[HOST_MAX - 1] = 'a';
+	host[HOST_MAX] = '\0';
+	assert_fails(parse(&c, &e, "token", "--registry", host, NULL), &e,
+	    "HOST_MAX");
+}
+
+static void
+test_names(void **state)
+{
+	static const char *const bad_secret[] = {
+		"Upper", "-a", "a-", "a_b", "a..b", ".a", "a.", "a b", "a/b",
+		"a-.b",
+	};
+	static const char *const bad_ns[] = {
+		"a.b", "Upper", "-a", "a-", "a_b",
+	};
+	char		long_name[NAME_MAX_REGCRED + 2];
+	struct config	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	assert_int_equal(parse(&c, &e, "token", "--secret", "a.b-c.0",
+	    "--namespace", "kube-system", NULL), 0);
+	for (i = 0; i < sizeof(bad_secret) / sizeof(bad_secret[0]); i++)
+		assert_fails(parse(&c, &e, "token", "--secret", bad_secret[i],
+		    NULL), &e, "not a valid Secret name");
+	for (i = 0; i < sizeof(bad_ns) / sizeof(bad_ns[0]); i++)
+		assert_fails(parse(&c, &e, "token", "--namespace", bad_ns[i],
+		    NULL), &e, "not a valid namespace");
+	memset(long_name, 'a', sizeof(long_name));
+	long_name[63] = '\0';
+	assert_int_equal(parse(&c, &e, "token", "--namespace", long_name,
+	    NULL), 0);
+	long_name[63] = 'a';
+	long_name[64] = '\0';
+	assert_fails(parse(&c, &e, "token", "--namespace", long_name, NULL),
+	    &e, "at most 63");
+	long_name[64] = 'a';
+	long_name[NAME_MAX_REGCRED] = '\0';
+	assert_int_equal(parse(&c, &e, "token", "--secret", long_name, NULL),
+	    0);
+	long_name[NAME_MAX_REGCRED] = 'a';
+	long_name[NAME_MAX_REGCRED + 1] = '\0';
+	assert_fails(parse(&c, &e, "token", "--secret", long_name, NULL), &e,
+	    "NAME_MAX_REGCRED");
+	setenv("REGCRED_NAMESPACE", "Bad", 1);
+	assert_fails(parse(&c, &e, "token", NULL), &e, "REGCRED_NAMESPACE");
+}
+
+static void
+test_timeout(void **state)
+{
+	static const char *const bad[] = {
+		"0", "3601", "abc", "-5", "+5", "10s", " 10", "99999999999",
+		"1.5",
+	};
+	struct config	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_fails(parse(&c, &e, "token", "--timeout", bad[i], NULL),
+		    &e, "--timeout must be");
+	assert_int_equal(parse(&c, &e, "token", "--timeout", "1", NULL), 0);
+	assert_int_equal(c.timeout_s, 1);
+	assert_int_equal(parse(&c, &e, "token", "--timeout", "3600", NULL), 0);
+	assert_int_equal(c.timeout_s, 3600);
+}
+
+static void
+test_bad_usage(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	assert_fails(parse(&c, &e, "token", "--bogus", NULL), &e,
+	    "unknown option \"--bogus\"");
+	assert_fails(parse(&c, &e, "token", "--bogus=1", NULL), &e,
+	    "unknown option \"--bogus\"");
+	assert_fails(parse(&c, &e, "token", "--secret", NULL), &e,
+	    "--secret needs a value");
+	assert_fails(parse(&c, &e, "token", "--secret", "--namespace", "x",
+	    NULL), &e, "--secret needs a value");
+	assert_fails(parse(&c, &e, "token", "--secret=", NULL), &e,
+	    "--secret needs a value");
+	assert_fails(parse(&c, &e, "token", "--secret", "a", "--secret", "b",
+	    NULL), &e, "--secret given more than once");
+	assert_fails(parse(&c, &e, "token", "--timeout", "5", "--timeout=6",
+	    NULL), &e, "--timeout given more than once");
+	assert_fails(parse(&c, &e, "token", "stray", NULL), &e,
+	    "unexpected argument \"stray\"");
+	assert_fails(parse(&c, &e, "token", "-x", NULL), &e,
+	    "unexpected argument");
+	assert_fails(parse(&c, &e, "token", "--no-embedded-roots=1",
+	    "--ca-file", "/c", NULL), &e, "takes no value");
+	assert_fails(parse(&c, &e, "token", "--log-format", "xml", NULL), &e,
+	    "--log-format must be json or text");
+	assert_fails(parse(&c, &e, NULL), &e, "no command");
+	assert_fails(parse(&c, &e, "frobnicate", NULL), &e,
+	    "unknown command \"frobnicate\"");
+	assert_fails(parse(&c, &e, "--secret", "x", NULL), &e,
+	    "unknown command");
+}
+
+static void
+test_help_version(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	/* help and version ignore broken variables */
+	setenv("REGCRED_TIMEOUT", "bogus", 1);
+	assert_int_equal(parse(&c, &e, "--help", NULL), 0);
+	assert_int_equal(c.cmd, CMD_HELP);
+	assert_int_equal(parse(&c, &e, "-h", NULL), 0);
+	assert_int_equal(c.cmd, CMD_HELP);
+	assert_int_equal(parse(&c, &e, "help", NULL), 0);
+	assert_int_equal(c.cmd, CMD_HELP);
+	assert_int_equal(parse(&c, &e, "refresh", "--bogus", "--help", NULL),
+	    0);
+	assert_int_equal(c.cmd, CMD_HELP);
+	assert_int_equal(parse(&c, &e, "token", "-h", NULL), 0);
+	assert_int_equal(c.cmd, CMD_HELP);
+	assert_int_equal(parse(&c, &e, "version", NULL), 0);
+	assert_int_equal(c.cmd, CMD_VERSION);
+	assert_fails(parse(&c, &e, "version", "--timeout", "5", NULL), &e,
+	    "version takes no options");
+	assert_fails(parse(&c, &e, "version", "--help", NULL), &e,
+	    "version takes no options");
+	assert_fails(parse(&c, &e, "--help", "refresh", NULL), &e,
+	    "takes no options");
+	assert_fails(parse(&c, &e, "help", "x", NULL), &e, "takes no options");
+}
+
+static void
+test_no_embedded_roots(void **state)
+{
+	static const char *const yes[] = { "1", "true" };
+	static const char *const no[] = { "0", "false" };
+	static const char *const bad[] = { "yes", "TRUE", "2", "on" };
+	struct config	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	setenv("GOOGLE_APPLICATION_CREDENTIALS", "/gac", 1);
+	assert_fails(parse(&c, &e, "token", "--no-embedded-roots", NULL), &e,
+	    "--ca-file");
+	setenv("REGCRED_CA_FILE", "/ca", 1);
+	for (i = 0; i < 2; i++) {
+		setenv("REGCRED_NO_EMBEDDED_ROOTS", yes[i], 1);
+		assert_int_equal(parse(&c, &e, "token", NULL), 0);
+		assert_int_equal(c.no_embedded_roots, 1);
+		setenv("REGCRED_NO_EMBEDDED_ROOTS", no[i], 1);
+		assert_int_equal(parse(&c, &e, "token", NULL), 0);
+		assert_int_equal(c.no_embedded_roots, 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("REGCRED_NO_EMBEDDED_ROOTS", bad[i], 1);
+		assert_fails(parse(&c, &e, "token", NULL), &e,
+		    "REGCRED_NO_EMBEDDED_ROOTS");
+	}
+	/* the flag wins over a false variable */
+	setenv("REGCRED_NO_EMBEDDED_ROOTS", "0", 1);
+	assert_int_equal(parse(&c, &e, "token", "--no-embedded-roots", NULL),
+	    0);
+	assert_int_equal(c.no_embedded_roots, 1);
+}
+
+static void
+test_value_limits(void **state)
+{
+	char		path[PATH_MAX_REGCRED + 1], url[URL_MAX + 1];
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	memset(path, 'p', sizeof(path));
+	path[PATH_MAX_REGCRED - 1] = '\0';
+	assert_int_equal(parse(&c, &e, "token", "--credential-config", path,
+	    NULL), 0);
+	path[PATH_MAX_REGCRED - 1] = 'p';
+	path[PATH_MAX_REGCRED] = '\0';
+	assert_fails(parse(&c, &e, "token", "--credential-config", path,
+	    NULL), &e, "--credential-config is too long (limit "
+	    "PATH_MAX_REGCRED");
+	setenv("REGCRED_CA_FILE", path, 1);
+	assert_fails(parse(&c, &e, "token", "--credential-config", "/c",
+	    NULL), &e, "REGCRED_CA_FILE is too long");
+	unsetenv("REGCRED_CA_FILE");
+	memset(url, 'u', sizeof(url));
+	url[URL_MAX] = '\0';
+	assert_fails(parse(&c, &e, "token", "--credential-config", "/c",
+	    "--kube-api", url, NULL), &e, "URL_MAX");
+}
+
+/* Every option in the help text is accepted, as a flag and a variable. */
+static void
+usage_option(const char *flag, const char *val)
+{
+	const char	*cc = strcmp(flag, "--credential-config") == 0 ? NULL :
+	    "--credential-config=/x";
+	char		 arg[128], env[64];
+	struct config	 c, d;
+	struct err	 e;
+	size_t		 i;
+
+	snprintf(arg, sizeof(arg), "\n  %s ", flag);
+	if (strstr(config_usage, arg) == NULL)
+		fail_msg("%s not in the help text", flag);
+	snprintf(arg, sizeof(arg), "%s=%s", flag, val);
+	if (parse(&c, &e, "token", arg, cc, NULL) != 0)
+		fail_msg("%s refused: %s", arg, e.msg);
+	snprintf(env, sizeof(env), "REGCRED_%s", flag + 2);
+	for (i = 0; env[i] != '\0'; i++)
+		env[i] = env[i] == '-' ? '_' : (char)toupper(
+		    (unsigned char)env[i]);
+	setenv(env, val, 1);
+	if (parse(&d, &e, "token", cc, NULL) != 0)
+		fail_msg("%s=%s refused: %s", env, val, e.msg);
+	unsetenv(env);
+	if (memcmp(&c, &d, sizeof(c)) != 0)
+		fail_msg("%s and %s differ", flag, env);
+}
+
+static void
+test_usage(void **state)
+{
+	static const char *const opts[][2] = {
+		{ "--credential-config", "/c" }, { "--registry", "r.io" },
+		{ "--secret", "s" }, { "--namespace", "ns" },
+		{ "--kube-sa-dir", "/d" }, { "--kube-api", "https://k" },
+		{ "--kube-server-name", "k" }, { "--ca-file", "/ca" },
+		{ "--timeout", "9" }, { "--log-format", "json" },
+	};
+	size_t	i;
+
+	(void)state;
+	assert_non_null(strstr(config_usage, "Exit codes: 0 ok, 2 usage/config,"
+	    " 3 identity (token file, STS, IAM), 4 Kubernetes\n"));
+	assert_non_null(strstr(config_usage, "REGCRED_<NAME>"));
+	assert_non_null(strstr(config_usage, "\n  --no-embedded-roots  "));
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		usage_option(opts[i][0], opts[i][1]);
+}
+
+/* ---- credential config ----------------------------------------------- */
+
+#define CRED_HEAD \
+	"{\"type\":\"external_account\"," \
+	"\"audience\":\"//iam.googleapis.com/projects/1/locations/global/" \
+	"workloadIdentityPools/p/providers/k\"," \
+	"\"subject_token_type\":\"urn:ietf:params:oauth:token-type:jwt\"," \
+	"\"token_url\":\"https://sts.googleapis.com/v1/token\","
+
+static int
+cred_doc(struct cred *c, struct err *e, const char *doc)
+{
+	memset(e, 0, sizeof(*e));
+	return cred_parse(c, doc, strlen(doc), e);
+}
+
+static void
+test_cred_impersonation(void **state)
+{
+	static const char doc[] = CRED_HEAD
+	    "\"service_account_impersonation_url\":\"https://iamcredentials."
+	    "googleapis.com/v1/projects/-/serviceAccounts/sa@p.iam."
+	    "gserviceaccount.com:generateAccessToken\","
+	    "\"service_account_impersonation\":{\"token_lifetime_seconds\":"
+	    "7200},\"unknown_field\":[1,{\"x\":null}],"
+	    "\"credential_source\":{\"file\":\"/var/run/token\","
+	    "\"format\":{\"type\":\"text\"}}}";
+	struct cred	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(cred_doc(&c, &e, doc), 0);
+	assert_string_equal(c.audience, "//iam.googleapis.com/projects/1/"
+	    "locations/global/workloadIdentityPools/p/providers/k");
+	assert_string_equal(c.subject_token_type,
+	    "urn:ietf:params:oauth:token-type:jwt");
+	assert_string_equal(c.token_url, "https://sts.googleapis.com/v1/token");
+	assert_non_null(strstr(c.impersonation_url, "sa@p.iam."));
+	assert_int_equal(c.lifetime_s, 7200);
+	assert_string_equal(c.source_file, "/var/run/token");
+	assert_int_equal(c.format, CRED_TEXT);
+	assert_string_equal(c.client_id, "");
+	assert_string_equal(c.universe_domain, "googleapis.com");
+}
+
+static void
+test_cred_plain(void **state)
+{
+	static const char doc[] = CRED_HEAD
+	    "\"credential_source\":{\"file\":\"/t\\/tok\"}}";
+	struct cred	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(cred_doc(&c, &e, doc), 0);
+	assert_string_equal(c.impersonation_url, "");
+	assert_int_equal(c.lifetime_s, 3600);
+	assert_string_equal(c.source_file, "/t/tok");
+	assert_int_equal(c.format, CRED_TEXT);
+}
+
+static void
+test_cred_json_client(void **state)
+{
+	static const char doc[] = CRED_HEAD
+	    "\"client_id\":\"cid\",\"client_secret\":\"csec\","
+	    "\"workforce_pool_user_project\":\"proj\","
+	    "\"universe_domain\":\"example.com\","
+	    "\"service_account_impersonation_url\":null,"
+	    "\"credential_source\":{\"file\":\"/t\",\"format\":{\"type\":"
+	    "\"json\",\"subject_token_field_name\":\"id_token\"}}}";
+	struct cred	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(cred_doc(&c, &e, doc), 0);
+	assert_int_equal(c.format, CRED_JSON);
+	assert_string_equal(c.field_name, "id_token");
+	assert_string_equal(c.client_id, "cid");
+	assert_string_equal(c.client_secret, "csec");
+	assert_string_equal(c.workforce_pool_user_project, "proj");
+	assert_string_equal(c.universe_domain, "example.com");
+	assert_string_equal(c.impersonation_url, "");
+}
+
+static void
+test_cred_lifetime_bounds(void **state)
+{
+	static const char fmt[] = CRED_HEAD
+	    "\"service_account_impersonation\":{\"token_lifetime_seconds\":%s},"
+	    "\"credential_source\":{\"file\":\"/t\"}}";
+	static const struct {
+		const char	*v;
+		int		 ok;
+	} cases[] = {
+		{ "600", 1 }, { "43200", 1 }, { "599", 0 }, { "43201", 0 },
+		{ "3600.5", 0 }, { "\"3600\"", 0 }, { "-1", 0 }, { "1e3", 0 },
+	};
+	char		doc[1024];
+	struct cred	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(doc, sizeof(doc), fmt, cases[i].v);
+		if (!cases[i].ok) {
+			assert_fails(cred_doc(&c, &e, doc), &e,
+			    "token_lifetime_seconds");
+			continue;
+		}
+		if (cred_doc(&c, &e, doc) != 0)
+			fail_msg("%s refused: %s", cases[i].v, e.msg);
+		assert_int_equal(c.lifetime_s, strtoll(cases[i].v, NULL, 10));
+	}
+}
+
+static void
+test_cred_must_fail(void **state)
+{
+	static const struct {
+		const char	*doc;
+		const char	*want;
+	} cases[] = {
+		{ "[]", "not a JSON object" },
+		{ "{\"type\":\"external_account\",}", "credential config: " },
+		{ "{\"type\":\"service_account\"}", "\"type\" is "
+		    "\"service_account\"" },
+		{ "{\"audience\":\"a\"}", "\"type\" is missing" },
+		{ "{\"type\":1}", "\"type\" must be a string" },
+		{ "{\"type\":\"external_account\",\"subject_token_type\":\"x\","
+		    "\"token_url\":\"https://s\",\"credential_source\":"
+		    "{\"file\":\"/t\"}}", "\"audience\" is missing" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"subject_token_type\":\"x\",\"credential_source\":"
+		    "{\"file\":\"/t\"}}", "\"token_url\" is missing" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"token_url\":\"https://s\",\"credential_source\":"
+		    "{\"file\":\"/t\"}}", "\"subject_token_type\" is missing" },
+		{ "{\"type\":\"external_account\",\"audience\":5}",
+		    "credential config: \"audience\" must be a string" },
+		{ "{\"type\":\"external_account\",\"audience\":\"\"}",
+		    "\"audience\" must not be empty" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"audience\":\"b\"}", "duplicate key" },
+		{ CRED_HEAD "\"credential_source\":{\"executable\":{\"command\":"
+		    "\"/bin/sh\"}}}", "executable is not supported" },
+		{ CRED_HEAD "\"credential_source\":{\"url\":\"http://x\"}}",
+		    "url is not supported" },
+		{ CRED_HEAD "\"credential_source\":{\"environment_id\":"
+		    "\"aws1\"}}", "environment_id" },
+		{ CRED_HEAD "\"credential_source\":{}}",
+		    "\"credential_source.file\" is missing" },
+		{ CRED_HEAD "\"credential_source\":{\"file\":7}}",
+		    "\"credential_source.file\" must be a string" },
+		{ CRED_HEAD "\"credential_source\":\"/t\"}",
+		    "\"credential_source\" must be an object" },
+		{ CRED_HEAD "\"x\":1}", "\"credential_source\" is missing" },
+		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
+		    "{\"type\":\"xml\"}}}", "must be \"text\" or \"json\"" },
+		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
+		    "{\"type\":\"json\"}}}", "subject_token_field_name\" is "
+		    "missing" },
+		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
+		    "\"json\"}}", "\"credential_source.format\" must be an "
+		    "object" },
+		{ CRED_HEAD "\"client_id\":3,\"credential_source\":{\"file\":"
+		    "\"/t\"}}", "\"client_id\" must be a string" },
+		{ CRED_HEAD "\"service_account_impersonation_url\":\"http://"
+		    "iam/x\",\"credential_source\":{\"file\":\"/t\"}}",
+		    "\"service_account_impersonation_url\" must be an https://" },
+		{ CRED_HEAD "\"service_account_impersonation\":3600,"
+		    "\"credential_source\":{\"file\":\"/t\"}}",
+		    "\"service_account_impersonation\" must be an object" },
+		{ CRED_HEAD "\"universe_domain\":\"a/b\",\"credential_source\":"
+		    "{\"file\":\"/t\"}}", "universe_domain" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"subject_token_type\":\"x\",\"token_url\":"
+		    "\"http://sts.googleapis.com/v1/token\"}",
+		    "\"token_url\" must be an https:// URL" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"subject_token_type\":\"x\",\"token_url\":"
+		    "\"https://sts/a b\"}", "\"token_url\" contains a space" },
+	};
+	struct cred	c;
+	struct err	e;
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&c, 'x', sizeof(c));
+		if (cred_doc(&c, &e, cases[i].doc) != -1)
+			fail_msg("case %zu accepted", i);
+		if (strncmp(e.msg, "credential config: ", 19) != 0 ||
+		    strstr(e.msg, cases[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.msg,
+			    cases[i].want);
+	}
+}
+
+static void
+test_cred_too_long(void **state)
+{
+	static char	doc[URL_MAX + 512];
+	char		aud[URL_MAX + 1];
+	struct cred	c;
+	struct err	e;
+
+	(void)state;
+	memset(aud, 'a', sizeof(aud));
+	aud[URL_MAX - 1] = '\0';
+	snprintf(doc, sizeof(doc), "{\"type\":\"external_account\","
+	    "\"audience\":\"%s\",\"subject_token_type\":\"x\",\"token_url\":"
+	    "\"https://s\",\"credential_source\":{\"file\":\"/t\"}}", aud);
+	assert_int_equal(cred_doc(&c, &e, doc), 0);
+	assert_int_equal(strlen(c.audience), URL_MAX - 1);
+	aud[URL_MAX - 1] = 'a';
+	aud[URL_MAX] = '\0';
+	snprintf(doc, sizeof(doc), "{\"type\":\"external_account\","
+	    "\"audience\":\"%s\",\"subject_token_type\":\"x\",\"token_url\":"
+	    "\"https://s\",\"credential_source\":{\"file\":\"/t\"}}", aud);
+	assert_fails(cred_doc(&c, &e, doc), &e, "\"audience\" is too long");
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static int
+dir_make(void **state)
+{
+	(void)state;
+	snprintf(test_dir, sizeof(test_dir), "/tmp/regcred-test-config.XXXXXX");
+	return mkdtemp(test_dir) == NULL ? -1 : 0;
+}
+
+static int
+dir_remove(void **state)
+{
+	static const char *const names[] = {
+		"small", "exact", "over", "big", "empty", "link", "sub",
+	};
+	char	p[128];
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", test_dir, names[i]);
+		if (unlink(p) == -1)
+			(void)rmdir(p);
+	}
+	return rmdir(test_dir);
+}
+
+static void
+file_write(const char *name, const char *data, size_t len, char *path,
+    size_t cap)
+{
+	int	fd;
+
+	snprintf(path, cap, "%s/%s", test_dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void
+test_read_ok(void **state)
+{
+	char		path[128], link[128], buf[64];
+	struct err	e;
+	size_t		len = 99;
+
+	(void)state;
+	file_write("small", "hello\n", 6, path, sizeof(path));
+	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	    "token file", &e), 0);
+	assert_int_equal(len, 6);
+	assert_string_equal(buf, "hello\n");
+	snprintf(link, sizeof(link), "%s/link", test_dir);
+	assert_int_equal(symlink("small", link), 0);
+	memset(buf, 'z', sizeof(buf));
+	assert_int_equal(config_read_file(link, buf, sizeof(buf), &len,
+	    "token file", &e), 0);
+	assert_string_equal(buf, "hello\n");
+	file_write("empty", "", 0, path, sizeof(path));
+	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	    "token file", &e), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(buf, "");
+}
+
+static void
+test_read_errors(void **state)
+{
+	char		path[128], want[256], buf[16];
+	struct err	e;
+	size_t		len;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/missing", test_dir);
+	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	    "token file", &e), -1);
+	snprintf(want, sizeof(want), "token file %s: No such file or "
+	    "directory", path);
+	assert_string_equal(e.msg, want);
+	snprintf(path, sizeof(path), "%s/sub", test_dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	    "credential config", &e), &e, "not a regular file");
+	assert_non_null(strstr(e.msg, path));
+	assert_fails(config_read_file("/dev/null", buf, sizeof(buf), &len,
+	    "ca file", &e), &e, "ca file /dev/null: not a regular file");
+	/* cap 16: 15 bytes fit, 16 do not */
+	file_write("exact", "123456789012345", 15, path, sizeof(path));
+	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	    "token file", &e), 0);
+	assert_int_equal(len, 15);
+	file_write("over", "1234567890123456", 16, path, sizeof(path));
+	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	    "token file", &e), &e, "larger than 15 bytes");
+	assert_int_equal(len, 0);
+}
+
+static void
+test_read_file_max(void **state)
+{
+	static char	data[FILE_MAX], buf[FILE_MAX];
+	char		path[128];
+	struct err	e;
+	size_t		len;
+
+	(void)state;
+	memset(data, 'd', sizeof(data));
+	file_write("big", data, sizeof(data), path, sizeof(path));
+	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	    "credential config", &e), &e, "FILE_MAX");
+	file_write("big", data, sizeof(data) - 1, path, sizeof(path));
+	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	    "credential config", &e), 0);
+	assert_int_equal(len, FILE_MAX - 1);
+}
+
+/* ---- subject token --------------------------------------------------- */
+
+#define SECRET_MARK	"s3cr3tTOKENbytes"
+
+static void
+cred_text(struct cred *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->source_file, sizeof(c->source_file), "/sa/token");
+	c->format = CRED_TEXT;
+}
+
+static void
+cred_json(struct cred *c, const char *field)
+{
+	cred_text(c);
+	c->format = CRED_JSON;
+	snprintf(c->field_name, sizeof(c->field_name), "%s", field);
+}
+
+static int
+token_of(const struct cred *c, const char *buf, char *tok, size_t cap,
+    size_t *len, struct err *e)
+{
+	memset(e, 0, sizeof(*e));
+	return cred_subject_token(c, buf, strlen(buf), tok, cap, len, e);
+}
+
+static void
+test_token_text(void **state)
+{
+	char		tok[TOKEN_MAX];
+	struct cred	c;
+	struct err	e;
+	size_t		len;
+
+	(void)state;
+	cred_text(&c);
+	assert_int_equal(token_of(&c, "eyJhbGc.x.y\r\n \t\n", tok, sizeof(tok),
+	    &len, &e), 0);
+	assert_string_equal(tok, "eyJhbGc.x.y");
+	assert_int_equal(len, 11);
+	assert_int_equal(token_of(&c, "abc", tok, sizeof(tok), &len, &e), 0);
+	assert_string_equal(tok, "abc");
+	assert_fails(token_of(&c, "", tok, sizeof(tok), &len, &e), &e,
+	    "token file /sa/token is empty");
+	assert_fails(token_of(&c, " \n\r\n", tok, sizeof(tok), &len, &e), &e,
+	    "is empty");
+	assert_fails(token_of(&c, SECRET_MARK "\001x\n", tok, sizeof(tok),
+	    &len, &e), &e, "control character");
+	assert_null(strstr(e.msg, SECRET_MARK));
+	assert_int_equal(len, 0);
+	assert_string_equal(tok, "");
+}
+
+static void
+test_token_text_limit(void **state)
+{
+	static char	data[TOKEN_MAX + 2];
+	char		tok[TOKEN_MAX];
+	struct cred	c;
+	struct err	e;
+	size_t		len;
+
+	(void)state;
+	cred_text(&c);
+	memset(data, 'a', TOKEN_MAX - 1);
+	memcpy(data + TOKEN_MAX - 1, "\n", 2);
+	assert_int_equal(token_of(&c, data, tok, sizeof(tok), &len, &e), 0);
+	assert_int_equal(len, TOKEN_MAX - 1);
+	memcpy(data + TOKEN_MAX - 1, "a\n", 3);
+	assert_fails(token_of(&c, data, tok, sizeof(tok), &len, &e), &e,
+	    "TOKEN_MAX");
+	assert_null(strstr(e.msg, "aaaa"));
+}
+
+static void
+test_token_json(void **state)
+{
+	char		tok[TOKEN_MAX], big[TOKEN_MAX + 64];
+	struct cred	c;
+	struct err	e;
+	size_t		len, n;
+
+	(void)state;
+	cred_json(&c, "access_token");
+	assert_int_equal(token_of(&c, "{\"x\":1,\"access_token\":\"ab\\/c\"}\n",
+	    tok, sizeof(tok), &len, &e), 0);
+	assert_string_equal(tok, "ab/c");
+	assert_int_equal(len, 4);
+	assert_fails(token_of(&c, "{\"id_token\":\"" SECRET_MARK "\"}", tok,
+	    sizeof(tok), &len, &e), &e, "no \"access_token\" field");
+	assert_null(strstr(e.msg, SECRET_MARK));
+	assert_fails(token_of(&c, "{\"access_token\":5}", tok, sizeof(tok),
+	    &len, &e), &e, "\"access_token\" must be a string");
+	assert_fails(token_of(&c, "{\"access_token\":\"\"}", tok, sizeof(tok),
+	    &len, &e), &e, "is empty");
+	assert_fails(token_of(&c, "{\"access_token\":\"" SECRET_MARK "\"",
+	    tok, sizeof(tok), &len, &e), &e, "token file /sa/token");
+	assert_null(strstr(e.msg, SECRET_MARK));
+	assert_fails(token_of(&c, "[\"" SECRET_MARK "\"]", tok, sizeof(tok),
+	    &len, &e), &e, "not a JSON object");
+	assert_fails(token_of(&c, "", tok, sizeof(tok), &len, &e), &e,
+	    "token file /sa/token");
+	n = (size_t)snprintf(big, sizeof(big), "{\"access_token\":\"");
+	memset(big + n, 'b', TOKEN_MAX);
+	memcpy(big + n + TOKEN_MAX, "\"}", 3);
+	assert_fails(token_of(&c, big, tok, sizeof(tok), &len, &e), &e,
+	    "TOKEN_MAX");
+	assert_null(strstr(e.msg, "bbbb"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest args[] = {
+		cmocka_unit_test_setup(test_flags_all, env_clear),
+		cmocka_unit_test_setup(test_flags_equals, env_clear),
+		cmocka_unit_test_setup(test_defaults, env_clear),
+		cmocka_unit_test_setup(test_env_only, env_clear),
+		cmocka_unit_test_setup(test_flag_beats_env, env_clear),
+		cmocka_unit_test_setup(test_credential_fallback, env_clear),
+		cmocka_unit_test_setup(test_refresh_needs, env_clear),
+		cmocka_unit_test_setup(test_registry_limit, env_clear),
+		cmocka_unit_test_setup(test_registry_values, env_clear),
+		cmocka_unit_test_setup(test_registry_too_long, env_clear),
+		cmocka_unit_test_setup(test_names, env_clear),
+		cmocka_unit_test_setup(test_timeout, env_clear),
+		cmocka_unit_test_setup(test_bad_usage, env_clear),
+		cmocka_unit_test_setup(test_help_version, env_clear),
+		cmocka_unit_test_setup(test_no_embedded_roots, env_clear),
+		cmocka_unit_test_setup(test_value_limits, env_clear),
+		cmocka_unit_test_setup(test_usage, env_clear),
+	};
+	const struct CMUnitTest creds[] = {
+		cmocka_unit_test(test_cred_impersonation),
+		cmocka_unit_test(test_cred_plain),
+		cmocka_unit_test(test_cred_json_client),
+		cmocka_unit_test(test_cred_lifetime_bounds),
+		cmocka_unit_test(test_cred_must_fail),
+		cmocka_unit_test(test_cred_too_long),
+		cmocka_unit_test(test_token_text),
+		cmocka_unit_test(test_token_text_limit),
+		cmocka_unit_test(test_token_json),
+	};
+	const struct CMUnitTest files[] = {
+		cmocka_unit_test(test_read_ok),
+		cmocka_unit_test(test_read_errors),
+		cmocka_unit_test(test_read_file_max),
+	};
+	int	failed;
+
+	failed = cmocka_run_group_tests_name("config args", args, NULL, NULL);
+	failed += cmocka_run_group_tests_name("config creds", creds, NULL,
+	    NULL);
+	failed += cmocka_run_group_tests_name("config files", files, dir_make,
+	    dir_remove);
+	return failed != 0;
+}
