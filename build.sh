@@ -189,7 +189,7 @@ CODEGEN="-Os -fPIE -ffunction-sections -fdata-sections -fno-asynchronous-unwind-
 
 srcs() { ls src/*.c | sort; }
 lib_srcs() { srcs | grep -v '^src/main\.c$'; }
-incs() { echo "-Isrc -I$GEN -I$VDIR/src/bearssl/inc -I$VDIR/src/jsmn"; }
+incs() { echo "-iquote src -I$GEN -I$VDIR/src/bearssl/inc -I$VDIR/src/jsmn"; }
 
 # Static-PIE link with musl (Debian's musl-gcc specs only do static non-PIE).
 musl_link() { # out objs...

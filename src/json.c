@@ -309,9 +309,9 @@ json_scalar_root(struct json *j, struct err *e)
 {
 	size_t	s = 0, n = j->len;
 
-	while (s < n && strchr(" \t\r\n", j->buf[s]) != NULL)
+	while (s < n && memchr(" \t\r\n", j->buf[s], 4) != NULL)
 		s++;
-	while (n > s && strchr(" \t\r\n", j->buf[n - 1]) != NULL)
+	while (n > s && memchr(" \t\r\n", j->buf[n - 1], 4) != NULL)
 		n--;
 	if (s == n || j->buf[s] == '{' || j->buf[s] == '[' ||
 	    j->buf[s] == '"')
@@ -580,10 +580,11 @@ json_string(const struct json *j, int t, char *dst, size_t cap,
 static int
 json_int_bytes(const char *s, size_t n, long long *v)
 {
-	unsigned long long	mag = 0, lim = (unsigned long long)JSON_LLONG_MAX;
+	unsigned long long	mag = 0, lim;
 	size_t			i = 0;
 	int			d;
 
+	lim = (unsigned long long)JSON_LLONG_MAX;
 	if (n > 0 && s[0] == '-') {
 		i = 1;
 		lim++;

@@ -78,7 +78,7 @@ struct jw {
 	size_t		 len;
 	int		 failed;
 	int		 depth;
-	unsigned char	 first[JSON_DEPTH_MAX];	/* per level: no member written
+	unsigned char	 first[JSON_DEPTH_MAX];	/* per level: nothing written
 						   yet (bit 0), object (bit 1) */
 	unsigned char	 want_value;		/* a key was just written */
 };

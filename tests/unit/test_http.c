@@ -574,7 +574,8 @@ static void
 test_bad_chunks(void **state)
 {
 	static const char	*const bad[] = { "zz\r\n", "\r\n", "-5\r\n",
-	    "0x5\r\nhello\r\n0\r\n\r\n", "ffffffffffffffffff\r\n",
+	    "0x5\r\nhello\r\n0\r\n\r\n", "5x\r\nhello\r\n0\r\n\r\n",
+	    "5 x\r\nhello\r\n0\r\n\r\n", "ffffffffffffffffff\r\n",
 	    "10000000000000000\r\n", "5\nhello\r\n0\r\n\r\n",
 	    "5 \r\nhello\r\n0\r\n\r\n", "5\r\nhelloXY0\r\n\r\n",
 	    "5\r\nhello\n0\r\n\r\n", "5\r\nhello\r\r\n0\r\n\r\n",
@@ -678,8 +679,6 @@ test_request_exact(void **state)
 	static const char	want_post[] = "POST /v1/token HTTP/1.1\r\n"
 	    "Host: sts.googleapis.com\r\nContent-Type: application/json\r\n"
 	    "Content-Length: 7\r\nConnection: close\r\n\r\n{\"a\":1}";
-	static const char	want_empty[] = "POST /x HTTP/1.1\r\nHost: h\r\n"
-	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	struct http_hdr		gh[] = { { "Accept", "application/json" },
 	    { "Authorization", "Bearer abc" } };
 	struct http_hdr		ph[] = { { "Content-Type", "application/json" } };
@@ -706,11 +705,22 @@ test_request_exact(void **state)
 	    &r, &err), -1);
 	assert_int_equal(len, 0);
 	assert_non_null(strstr(err.msg, "does not fit"));
-	r = (struct http_req){ "POST", "h", "/x", NULL, 0, NULL, 0 };
+}
+
+static void
+test_request_post_without_body(void **state)
+{
+	static const char	want[] = "POST /x HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	struct http_req		r = { "POST", "h", "/x", NULL, 0, NULL, 0 };
+	char			buf[512];
+	size_t			len;
+
+	(void)state;
 	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
 	    0);
-	assert_int_equal(len, sizeof(want_empty) - 1);
-	assert_memory_equal(buf, want_empty, len);
+	assert_int_equal(len, sizeof(want) - 1);
+	assert_memory_equal(buf, want, len);
 }
 
 static void
@@ -739,24 +749,33 @@ test_request_injection(void **state)
 	r = (struct http_req){ "GET", "h", "/", h, 1, NULL, 0 };
 	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
 	    0);
-	r = (struct http_req){ "GE T", "h", "/", NULL, 0, NULL, 0 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
-	r = (struct http_req){ "GET", "h", "/a b", NULL, 0, NULL, 0 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
-	r = (struct http_req){ "GET", "h", "/a\r\nX: y", NULL, 0, NULL, 0 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
-	r = (struct http_req){ "GET", "h\r\nX: y", "/", NULL, 0, NULL, 0 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
-	r = (struct http_req){ "GET", "", "/", NULL, 0, NULL, 0 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
-	r = (struct http_req){ "POST", "h", "/", NULL, 0, NULL, 3 };
-	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
-	    -1);
+}
+
+static void
+test_request_bad_line(void **state)
+{
+	static const struct http_req	bad[] = {
+	    { "GE T", "h", "/", NULL, 0, NULL, 0 },
+	    { "", "h", "/", NULL, 0, NULL, 0 },
+	    { "GET", "h", "/a b", NULL, 0, NULL, 0 },
+	    { "GET", "h", "/a\r\nX: y", NULL, 0, NULL, 0 },
+	    { "GET", "h", "", NULL, 0, NULL, 0 },
+	    { "GET", "h\r\nX: y", "/", NULL, 0, NULL, 0 },
+	    { "GET", "", "/", NULL, 0, NULL, 0 },
+	    { "GET", "h", "/", NULL, 1, NULL, 0 },
+	    { "POST", "h", "/", NULL, 0, NULL, 3 } };
+	static const struct http_req	good = { "GET", "h", "/", NULL, 0,
+	    NULL, 0 };
+	char				buf[512];
+	size_t				len, i;
+
+	(void)state;
+	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &good,
+	    &err), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (http_request_write(buf, sizeof(buf), &len, &bad[i],
+		    &err) != -1)
+			fail_msg("request %zu accepted", i);
 }
 
 /* ---- URLs ------------------------------------------------------------ */
@@ -818,7 +837,6 @@ test_url_invalid(void **state)
 	    "https://999.1.1.1/", "https://1.2.3/", "https://01.2.3.4/",
 	    "https://host\\@evil/", "https://ho<st/", " https://h/",
 	    "https://h/\t", "ftp://h/", "https://h:-1/", "" };
-	char			s[URL_MAX + 16];
 	struct url		u;
 	size_t			i;
 
@@ -829,6 +847,16 @@ test_url_invalid(void **state)
 	assert_int_equal(url_parse("https://u:secretpw@h/", &u, &err), -1);
 	assert_null(strstr(err.msg, "secretpw"));
 	assert_non_null(strstr(err.msg, "userinfo"));
+}
+
+static void
+test_url_limits(void **state)
+{
+	char		s[URL_MAX + 16];
+	struct url	u;
+	size_t		i;
+
+	(void)state;
 	/* 4 labels of 63 and 3 dots: 255 bytes fit HOST_MAX, 256 do not */
 	memcpy(s, "https://", 8);
 	for (i = 0; i < 4; i++) {
@@ -896,9 +924,12 @@ main(void)
 		cmocka_unit_test(test_trailers_count_against_header_limit),
 		cmocka_unit_test(test_eof_messages),
 		cmocka_unit_test(test_request_exact),
+		cmocka_unit_test(test_request_post_without_body),
 		cmocka_unit_test(test_request_injection),
+		cmocka_unit_test(test_request_bad_line),
 		cmocka_unit_test(test_url_valid),
 		cmocka_unit_test(test_url_invalid),
+		cmocka_unit_test(test_url_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,6 +243,7 @@ test_escapes_refused(void **state)
 		{ "[\"\\ud83dx\"]", "lone high surrogate" },
 		{ "[\"\\ud83d\\u0041\"]", "lone high surrogate" },
 		{ "[\"\\ud83d\\ud83d\"]", "lone high surrogate" },
+		{ "[\"\\ud83d\\ue000\"]", "lone high surrogate" },
 		{ "[\"\\udbff\\\\\"]", "lone high surrogate" },
 		{ "[\"\\ude00\"]", "lone low surrogate" },
 		{ "[\"\\ude00\\ud83d\"]", "lone low surrogate" },
