@@ -211,8 +211,6 @@ static int
 config_registry_add(struct config *c, const char *s, size_t len,
     const char *src, struct err *e)
 {
-	size_t	i;
-
 	if (len == 0)
 		return err_set(e, "%s: empty registry", src);
 	if (c->nregistry >= REGISTRY_MAX)
@@ -224,11 +222,7 @@ config_registry_add(struct config *c, const char *s, size_t len,
 	if (!config_host_ok(s, len))
 		return err_set(e, "%s: \"%.*s\" is not a registry host[:port] "
 		    "(no scheme, path or spaces)", src, (int)len, s);
-	for (i = 0; i < c->nregistry; i++)
-		if (strlen(c->registry[i]) == len &&
-		    strncasecmp(c->registry[i], s, len) == 0)
-			return err_set(e, "%s: registry \"%.*s\" given twice",
-			    src, (int)len, s);
+	/* repeats are kept: dockercfg de-duplicates as Go's map would */
 	memcpy(c->registry[c->nregistry], s, len);
 	c->registry[c->nregistry][len] = '\0';
 	c->nregistry++;
