@@ -6,6 +6,7 @@
 #   ./build.sh test       everything: unit tests (glibc, ASan+UBSan), the
 #                         ASan and UBSan-trap builds, the pytest suite
 #   ./build.sh unit       cmocka unit tests only
+#   ./build.sh image      the release image: out/regcred.oci.tar, prints its digest
 #   ./build.sh demo       start the stand-ins, run one refresh, show the Secret
 #   ./build.sh clean      remove out/ and .vendor/
 #
@@ -244,6 +245,73 @@ build_asan() {
 		"$VDIR/build/glibc-asan/libbearssl.a"
 }
 
+# --- release image ---------------------------------------------------------
+# An OCI image assembled here, not by podman or Docker, so that its digest
+# depends on nothing but its inputs: one layer (a deterministic tar of
+# /regcred, gzip -n), config and manifest as canonical JSON (sorted keys, no
+# white space) carrying what the Containerfile declares.
+IMG_SOURCE=https://github.com/regcred/regcred
+IMG_DESC="Keeps an Artifact Registry image-pull Secret fresh from a workload's federated identity"
+
+source_date_epoch() {
+	git log -1 --format=%ct 2>/dev/null || die "SOURCE_DATE_EPOCH: not a git checkout"
+}
+
+det_tar() { # out dir names...
+	o=$1 d=$2
+	shift 2
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SDE" \
+		--format=gnu -C "$d" -cf "$o" "$@"
+}
+
+blob_put() { # file -> prints digest hex, stores blob
+	h=$(sha256sum "$1" | cut -d' ' -f1)
+	cp "$1" "$IMG/blobs/sha256/$h"
+	echo "$h"
+}
+
+image_config() { # diff_id created revision version
+	printf '{"architecture":"amd64","config":{"Entrypoint":["/regcred"],'
+	printf '"Labels":{'
+	printf '"org.opencontainers.image.created":"%s",' "$2"
+	printf '"org.opencontainers.image.description":"%s",' "$IMG_DESC"
+	printf '"org.opencontainers.image.licenses":"MIT",'
+	printf '"org.opencontainers.image.revision":"%s",' "$3"
+	printf '"org.opencontainers.image.source":"%s",' "$IMG_SOURCE"
+	printf '"org.opencontainers.image.title":"regcred",'
+	printf '"org.opencontainers.image.version":"%s"},' "$4"
+	printf '"User":"65532:65532"},"created":"%s","os":"linux",' "$2"
+	printf '"rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}}' "$1"
+}
+
+image_build() {
+	build_release
+	SDE=$(source_date_epoch)
+	created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
+	revision=$(git rev-parse --verify -q HEAD || echo unknown)
+	version=$(cat VERSION)
+	IMG=$OUT/image
+	rm -rf "$IMG" "$OUT/layer"
+	mkdir -p "$IMG/blobs/sha256" "$OUT/layer"
+	cp "$OUT/regcred" "$OUT/layer/regcred"
+	chmod 0755 "$OUT/layer/regcred"
+	det_tar "$OUT/layer.tar" "$OUT/layer" regcred
+	diff_id=$(sha256sum "$OUT/layer.tar" | cut -d' ' -f1)
+	gzip -n -9 -c "$OUT/layer.tar" >"$OUT/layer.tar.gz"
+	layer=$(blob_put "$OUT/layer.tar.gz")
+	image_config "$diff_id" "$created" "$revision" "$version" >"$OUT/config.json"
+	config=$(blob_put "$OUT/config.json")
+	printf '{"config":{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.config.v1+json","size":%d},"layers":[{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' \
+		"$config" "$(wc -c <"$OUT/config.json")" "$layer" "$(wc -c <"$OUT/layer.tar.gz")" >"$OUT/manifest.json"
+	manifest=$(blob_put "$OUT/manifest.json")
+	printf '{"manifests":[{"annotations":{"org.opencontainers.image.ref.name":"%s"},"digest":"sha256:%s","mediaType":"application/vnd.oci.image.manifest.v1+json","size":%d}],"schemaVersion":2}' \
+		"$version" "$manifest" "$(wc -c <"$OUT/manifest.json")" >"$IMG/index.json"
+	printf '{"imageLayoutVersion":"1.0.0"}' >"$IMG/oci-layout"
+	det_tar "$OUT/regcred.oci.tar" "$IMG" oci-layout index.json blobs
+	echo "sha256:$manifest" >"$OUT/regcred.oci.digest"
+	echo "sha256:$manifest"
+}
+
 unit_tests() {
 	need_pkgs libcmocka-dev
 	mkdir -p "$OUT/unit"
@@ -273,12 +341,18 @@ cmd_test() {
 		python3 -m pytest -q tests/integration
 }
 
-case "${1:-build}" in
-build) build_release ;;
-test) cmd_test ;;
-unit) build_release && build_asan && unit_tests ;;
-demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
-clean) rm -rf "$OUT" "$VDIR" ;;
-gen) vendor_fetch && anchors_gen && buildinfo_gen ;;
-*) die "usage: ./build.sh [build|test|unit|demo|clean]" ;;
-esac
+# The whole file is parsed before anything runs (edits during a run are safe).
+main() {
+	case "${1:-build}" in
+	build) build_release ;;
+	test) cmd_test ;;
+	unit) build_release && build_asan && unit_tests ;;
+	image) image_build ;;
+	demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
+	clean) rm -rf "$OUT" "$VDIR" ;;
+	gen) vendor_fetch && anchors_gen && buildinfo_gen ;;
+	*) die "usage: ./build.sh [build|test|unit|image|demo|clean]" ;;
+	esac
+}
+
+main "$@"; exit $?

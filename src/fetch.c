@@ -64,7 +64,7 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 {
 	unsigned	attempt;
 	int64_t		wait;
-	int		r, retryable, retry_after;
+	int		r, retryable, retry_after, last_status = 0;
 
 	for (attempt = 0;; attempt++) {
 		http_resp_init(resp, body, bodycap);
@@ -74,10 +74,17 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 			return 0;
 		if (r != 0 && !retryable)
 			return -1;
+		if (r == 0)
+			last_status = resp->status;
 		retry_after = r == 0 ? resp->retry_after : -1;
 		wait = fetch_backoff_ms(attempt, retry_after);
-		if (tls_now_ms() + wait >= deadline_ms) {
-			if (r != 0)
+		/* no new try that could not finish before the deadline */
+		if (tls_now_ms() + wait + RETRY_MIN_ATTEMPT_MS >= deadline_ms) {
+			if (r != 0 && last_status != 0)
+				err_prefix(e, "gave up after %u attempts (an "
+				    "earlier one answered HTTP %d)", attempt + 1,
+				    last_status);
+			else if (r != 0)
 				err_prefix(e, "gave up after %u attempt%s",
 				    attempt + 1, attempt == 0 ? "" : "s");
 			return r;

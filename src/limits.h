@@ -42,6 +42,7 @@
 #define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */
 #define RETRY_CAP_MS		8000	/* longest backoff */
+#define RETRY_MIN_ATTEMPT_MS	1000	/* time a retry must have left */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */
 
 #endif

@@ -1,0 +1,51 @@
+"""pytest wiring: the binaries under test, the session PKI, one World per test.
+
+REGCRED_BINS: space-separated paths of the regcred builds to test (release
+musl, UBSan-trap musl, ASan glibc); default out/regcred of this repo. Every
+test taking the `regcred` fixture runs once per binary (id = basename).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import certs
+from harness import World
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bins() -> list:
+    env = os.environ.get("REGCRED_BINS", "").split()
+    return env or [str(REPO / "out" / "regcred")]
+
+
+def pytest_generate_tests(metafunc):
+    if "regcred" in metafunc.fixturenames:
+        bins = _bins()
+        metafunc.parametrize("regcred", bins, ids=[os.path.basename(b) for b in bins],
+                             indirect=True)
+
+
+@pytest.fixture
+def regcred(request):
+    path = request.param
+    if not os.access(path, os.X_OK):
+        if os.environ.get("REGCRED_BINS"):
+            pytest.fail(f"{path} (from REGCRED_BINS) is not an executable file")
+        pytest.skip(f"{path} not built (run ./build.sh)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    return certs.make_pki(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture
+def world(pki, tmp_path):
+    w = World(pki, tmp_path / "world")
+    yield w
+    w.close()

@@ -1,0 +1,199 @@
+"""The test world: stand-ins, files and a runner for the regcred binary.
+
+Shared by the pytest suite (conftest.py) and tests/demo.py.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import standins as S
+
+AUDIENCE = ("//iam.googleapis.com/projects/123456/locations/global/"
+            "workloadIdentityPools/pool/providers/aks")
+SA_EMAIL = "puller@proj.iam.gserviceaccount.com"
+NAMESPACE = "bifrost"
+SECRET = "ar-pull"
+REGISTRY = "europe-docker.pkg.dev"
+STEPS = ("config", "subject-token", "sts", "iam", "kube")
+# Sanitizer runtimes, passed through to the ASan/UBSan builds when set.
+PASS_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+
+@dataclass
+class Result:
+    args: list
+    rc: int
+    stdout: bytes
+    stderr: str
+    seconds: float
+
+    def lines(self) -> list:
+        return self.stderr.splitlines()
+
+    def __str__(self):
+        return (f"rc={self.rc} in {self.seconds:.1f}s\n$ {' '.join(map(str, self.args))}\n"
+                f"--- stdout ---\n{self.stdout!r}\n--- stderr ---\n{self.stderr}")
+
+    __repr__ = __str__
+
+
+class World:
+    """STS, IAM and Kubernetes stand-ins plus the local files regcred reads."""
+
+    def __init__(self, pki, directory, google_cert: str = "rsa", kube_cert: str = "kube"):
+        self.pki = pki
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.subject_token = S.fake_jwt()
+        self.sa_token = S.fake_jwt(sub="system:serviceaccount:bifrost:regcred")
+        self.client_secret = None
+        self.extra_secrets: list[str] = []
+        self.sts = S.STS(pki.google(google_cert), AUDIENCE, self.subject_token)
+        self.iam = S.IAM(pki.google(google_cert), SA_EMAIL, self.sts)
+        self.kube = S.Kube(getattr(pki, kube_cert), self.sa_token)
+        self.token_file = self.dir / "token"
+        self.token_file.write_text(self.subject_token)
+        self.sa_dir = self.dir / "serviceaccount"
+        self.sa_dir.mkdir(exist_ok=True)
+        (self.sa_dir / "token").write_text(self.sa_token)
+        (self.sa_dir / "ca.crt").write_bytes(Path(pki.kube_ca_file).read_bytes())
+        (self.sa_dir / "namespace").write_text(NAMESPACE)
+        self.config_path = self.dir / "credential-config.json"
+        self.write_config()
+
+    # -- files -------------------------------------------------------------
+    def config(self, impersonate: bool = True, **over) -> dict:
+        """The external_account document; over: key=None removes a key."""
+        cfg = {
+            "universe_domain": "googleapis.com",
+            "type": "external_account",
+            "audience": AUDIENCE,
+            "subject_token_type": S.JWT_TYPE,
+            "token_url": f"{self.sts.base_url}/v1/token",
+            "credential_source": {"file": str(self.token_file), "format": {"type": "text"}},
+        }
+        if impersonate:
+            cfg["service_account_impersonation_url"] = self.iam.url()
+        for k, v in over.items():
+            if v is None:
+                cfg.pop(k, None)
+            else:
+                cfg[k] = v
+        return cfg
+
+    def write_config(self, cfg=None, **kw) -> Path:
+        if cfg is None:
+            cfg = self.config(**kw)
+        data = cfg if isinstance(cfg, (str, bytes)) else json.dumps(cfg, indent=2)
+        if isinstance(data, str):
+            data = data.encode()
+        self.config_path.write_bytes(data)
+        return self.config_path
+
+    def set_subject_token(self, tok: str, file_content: str | None = None):
+        self.subject_token = tok
+        self.sts.subject_token = tok
+        self.token_file.write_text(tok if file_content is None else file_content)
+
+    def use_client_credentials(self, client_id="regcred-client-1", secret="s3cr3t-client-secret-value"):
+        self.client_secret = secret
+        self.sts.client_id, self.sts.client_secret = client_id, secret
+        self.write_config(client_id=client_id, client_secret=secret)
+
+    # -- running ------------------------------------------------------------
+    def args(self, cmd: str = "refresh", registries=(REGISTRY,), secret: str | None = SECRET,
+             namespace: str | None = NAMESPACE, ca_file: str | None = "default",
+             no_embedded: bool = True, timeout: int | None = 10, kube_api: str | None = "default",
+             extra=()) -> list:
+        a = [cmd, "--credential-config", str(self.config_path)]
+        for r in registries:
+            a += ["--registry", r]
+        if secret is not None and cmd == "refresh":
+            a += ["--secret", secret]
+        if cmd == "refresh":
+            if namespace is not None:
+                a += ["--namespace", namespace]
+            a += ["--kube-sa-dir", str(self.sa_dir)]
+            if kube_api is not None:
+                a += ["--kube-api", self.kube.url if kube_api == "default" else kube_api]
+        if ca_file is not None:
+            a += ["--ca-file", self.sts.cert.root_file if ca_file == "default" else ca_file]
+            if no_embedded:
+                a.append("--no-embedded-roots")
+        if timeout is not None:
+            a += ["--timeout", str(timeout)]
+        return a + list(extra)
+
+    def known_secrets(self) -> list:
+        s = [self.subject_token, self.sa_token] + self.sts.issued + self.iam.issued
+        if self.client_secret:
+            s.append(self.client_secret)
+        return [x for x in s + self.extra_secrets if x]
+
+    def run(self, binary, args, env=None, timeout: float = 30, token_output: bool = False,
+            check_violations: bool = True) -> Result:
+        e = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+        e.update(env or {})
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run([str(binary)] + [str(a) for a in args], env=e, cwd=self.dir,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired as x:
+            raise AssertionError(f"regcred did not finish within {timeout}s: {args}\n"
+                                 f"stderr: {(x.stderr or b'').decode(errors='replace')}")
+        res = Result([binary] + list(args), p.returncode, p.stdout,
+                     p.stderr.decode("utf-8", errors="replace"), time.monotonic() - t0)
+        self.check_hygiene(res, token_output, check_violations)
+        return res
+
+    def check_hygiene(self, res: Result, token_output: bool = False, check_violations: bool = True):
+        assert res.rc >= 0, f"regcred killed by signal {-res.rc}\n{res}"
+        for marker in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                       "runtime error:"):
+            assert marker not in res.stderr, f"sanitizer report\n{res}"
+        for tok in self.known_secrets():
+            probes = [tok] + ([tok[len(tok) // 2: len(tok) // 2 + 16]] if len(tok) >= 40 else [])
+            for p in probes:
+                assert p not in res.stderr, f"a token (or a piece of it) is in stderr\n{res}"
+                if not token_output:
+                    assert p.encode() not in res.stdout, f"a token is in stdout\n{res}"
+        if check_violations:
+            v = self.violations()
+            assert not v, f"the stand-ins rejected regcred's requests: {v}\n{res}"
+
+    def violations(self) -> list:
+        return self.sts.violations + self.iam.violations + self.kube.violations
+
+    def network_requests(self) -> int:
+        return self.sts.connections + self.iam.connections + self.kube.connections
+
+    def close(self):
+        for s in (self.sts, self.iam, self.kube):
+            s.stop()
+
+
+def step_lines(res: Result, step: str, level: str = "error") -> list:
+    pat = re.compile(rf"^regcred: {re.escape(level)} {re.escape(step)}: ")
+    return [l for l in res.lines() if pat.match(l)]
+
+
+def expect_failure(res: Result, rc: int, step: str, *needles: str):
+    """Documented exit code, an error line naming the step, and each needle in it."""
+    assert res.rc == rc, f"want exit {rc}\n{res}"
+    lines = step_lines(res, step)
+    assert lines, f"no 'regcred: error {step}: ...' line\n{res}"
+    text = "\n".join(lines)
+    for n in needles:
+        assert n in text, f"{n!r} not in the {step} error line\n{res}"
+    assert res.stdout == b"", f"stdout not empty on failure\n{res}"
+
+
+def decode_dockercfg(secret: dict) -> bytes:
+    return base64.b64decode(secret["data"][".dockerconfigjson"], validate=True)

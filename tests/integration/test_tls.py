@@ -1,0 +1,96 @@
+"""Certificates: what regcred must accept and refuse, on both sides."""
+from __future__ import annotations
+
+import pytest
+
+from harness import NAMESPACE, SECRET, expect_failure
+
+
+@pytest.mark.parametrize("variant", ["rsa", "ecdsa"],
+                         ids=["rsa4096-root", "p384-root"])
+def test_google_roots_rsa4096_and_p384(regcred, world, variant):
+    cert = world.pki.google(variant)
+    world.sts.set_cert(cert)
+    world.iam.set_cert(cert)
+    res = world.run(regcred, world.args(ca_file=cert.root_file))
+    assert res.rc == 0, res
+    assert world.sts.requests[0].tls_version == "TLSv1.2"
+    assert world.kube.methods() == ["PATCH"]
+
+
+def test_ca_file_bundle_with_several_roots(regcred, world):
+    world.sts.set_cert(world.pki.ecdsa)
+    res = world.run(regcred, world.args(ca_file=world.pki.both_roots_file))
+    assert res.rc == 0, res
+
+
+@pytest.mark.parametrize("variant", ["wrongname", "expired", "untrusted"])
+@pytest.mark.parametrize("embedded", [False, True], ids=["pinned", "with-embedded"])
+def test_google_bad_certificate(regcred, world, variant, embedded):
+    world.kube.seed(NAMESPACE, SECRET)
+    snap = world.kube.snapshot(NAMESPACE, SECRET)
+    world.sts.set_cert(world.pki.google(variant))
+    res = world.run(regcred, world.args(ca_file=world.pki.rsa_root_file,
+                                        no_embedded=not embedded, timeout=5))
+    expect_failure(res, 3, "sts", world.sts.hostport)
+    assert world.sts.requests == [], "a request went over an unverified connection"
+    assert world.sts.connections == 1, "certificate failures must not be retried"
+    assert world.kube.connections == 0
+    assert world.kube.snapshot(NAMESPACE, SECRET) == snap
+
+
+def test_iam_bad_certificate(regcred, world):
+    world.iam.set_cert(world.pki.untrusted)
+    res = world.run(regcred, world.args(timeout=5))
+    expect_failure(res, 3, "iam", world.iam.hostport)
+    assert world.iam.requests == []
+    assert world.kube.connections == 0
+
+
+def test_embedded_roots_do_not_trust_the_test_pki(regcred, world):
+    res = world.run(regcred, world.args(ca_file=None, timeout=5))
+    expect_failure(res, 3, "sts", world.sts.hostport)
+    assert world.sts.requests == []
+
+
+def test_kube_ca_is_not_trusted_for_google(regcred, world):
+    res = world.run(regcred, world.args(ca_file=world.pki.kube_ca_file, timeout=5))
+    expect_failure(res, 3, "sts")
+    assert world.sts.requests == []
+
+
+def test_google_root_is_not_trusted_for_kube(regcred, world):
+    (world.sa_dir / "ca.crt").write_bytes(open(world.pki.rsa_root_file, "rb").read())
+    world.kube.set_cert(world.pki.rsa)
+    res = world.run(regcred, world.args(timeout=5))
+    expect_failure(res, 4, "kube", world.kube.hostport)
+    assert world.kube.requests == []
+
+
+def test_kube_certificate_wrong_name(regcred, world):
+    world.kube.set_cert(world.pki.kube_wrongname)
+    res = world.run(regcred, world.args(timeout=5))
+    expect_failure(res, 4, "kube", world.kube.hostport)
+    assert world.kube.requests == []
+    assert world.kube.get(NAMESPACE, SECRET) is None
+
+
+def test_kube_server_name_mismatch(regcred, world):
+    res = world.run(regcred, world.args(timeout=5, extra=["--kube-server-name",
+                                                          "api.wrong.example"]))
+    expect_failure(res, 4, "kube", world.kube.hostport)
+    assert world.kube.requests == []
+
+
+@pytest.mark.parametrize("name", ["kubernetes", "kubernetes.default.svc.cluster.local"])
+def test_kube_server_name_other_default_san(regcred, world, name):
+    res = world.run(regcred, world.args(extra=["--kube-server-name", name]))
+    assert res.rc == 0, res
+    assert world.kube.requests[0].sni == name
+
+
+def test_kube_sni_is_kubernetes_default_svc(regcred, world):
+    res = world.run(regcred, world.args())
+    assert res.rc == 0, res
+    assert world.kube.requests[0].sni == "kubernetes.default.svc"
+    assert world.sts.requests[0].sni == "localhost"
