@@ -227,7 +227,8 @@ build_release() {
 	strip --strip-all -o "$OUT/regcred" "$OUT/regcred.unstripped"
 	readelf -l "$OUT/regcred" | grep -q INTERP && die "out/regcred has PT_INTERP"
 	readelf -d "$OUT/regcred" | grep -q NEEDED && die "out/regcred has DT_NEEDED"
-	say "out/regcred: $(wc -c <"$OUT/regcred") bytes"
+	sbom_gen
+	say "out/regcred: $(wc -c <"$OUT/regcred") bytes; SBOM out/regcred.spdx.json"
 }
 
 # Static musl build with UBSan in trap mode (no runtime needed).
@@ -243,6 +244,80 @@ build_asan() {
 	bearssl_build glibc-asan gcc $GLIBC_SAN
 	gcc $STD $GLIBC_SAN $WARN $(incs) -o "$OUT/regcred-asan" $(srcs) "$GEN/anchors_gen.c" \
 		"$VDIR/build/glibc-asan/libbearssl.a"
+}
+
+# --- bill of materials -----------------------------------------------------
+# out/regcred.spdx.json (SPDX 2.3): regcred, musl, BearSSL, jsmn and the
+# compiled-in trust anchors. Deterministic: `created` is SOURCE_DATE_EPOCH,
+# the namespace is derived from the binary's and the inputs' hashes.
+json_safe() { # refuses what would need escaping in our hand-written JSON
+	case "$1" in *'"'* | *'\'*) die "unexpected quote or backslash in: $1" ;; esac
+	printf '%s' "$1"
+}
+
+sbom_pkg() { # id name version license sha256 debian-source supplier purpose comment
+	printf '{"SPDXID":"SPDXRef-%s","name":"%s","versionInfo":"%s",' "$1" "$(json_safe "$2")" "$3"
+	printf '"downloadLocation":"NOASSERTION","filesAnalyzed":false,'
+	printf '"licenseConcluded":"%s","licenseDeclared":"%s","copyrightText":"NOASSERTION",' "$4" "$4"
+	printf '"checksums":[{"algorithm":"SHA256","checksumValue":"%s"}],' "$5"
+	[ -n "$6" ] && printf '"externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/%s@%s?arch=source"}],' "$6" "$3"
+	printf '"supplier":"%s","primaryPackagePurpose":"%s","comment":"%s"}' "$7" "$8" "$(json_safe "$9")"
+}
+
+musl_source_sha() {
+	v=$(dpkg-query -W -f='${Version}' musl-dev)
+	ensure_deb_src
+	apt-get source --print-uris "musl=$v" 2>/dev/null |
+		awk '$2 ~ /\.orig\.tar\.[a-z]+$/ { sub("SHA256:", "", $4); print $4 }'
+}
+
+sbom_gen() {
+	SDE=$(source_date_epoch)
+	created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
+	version=$(cat VERSION)
+	bin=$(sha256sum "$OUT/regcred" | cut -d' ' -f1)
+	muslv=$(dpkg-query -W -f='${Version}' musl-dev)
+	muslsum=$(musl_source_sha)
+	[ -n "$muslsum" ] || die "SBOM: no source SHA-256 for musl $muslv"
+	ns=$(cat "$OUT/regcred" vendor/lock vendor/anchors | sha256sum | cut -c1-32)
+	{
+		printf '{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",'
+		printf '"name":"regcred-%s","documentNamespace":"https://spdx.regcred.invalid/regcred-%s-%s",' "$version" "$version" "$ns"
+		printf '"creationInfo":{"created":"%s","creators":["Tool: regcred build.sh"]},' "$created"
+		printf '"documentDescribes":["SPDXRef-regcred"],"packages":['
+		sbom_pkg regcred regcred "$version" MIT "$bin" "" "Organization: regcred developers" APPLICATION \
+			"static-PIE executable out/regcred; checksum is of the binary"
+		printf ','
+		sbom_pkg musl musl "$muslv" MIT "$muslsum" musl "Organization: Debian" LIBRARY \
+			"Debian binary package musl-dev (libc.a, statically linked); checksum is of the source archive"
+		lock_lines | while read -r name pkg ver file sum lic; do
+			printf ','
+			sbom_pkg "$name" "$name" "$ver" "$lic" "$sum" "$pkg" "Organization: Debian" LIBRARY \
+				"Debian source package $pkg, $file; compiled from source"
+		done
+		i=0
+		grep -v '^#' vendor/anchors | grep -v '^[[:space:]]*$' | while read -r sum file why; do
+			i=$((i + 1))
+			subj=$(grep "^$sum " "$GEN/anchors.list" | cut -d' ' -f2-)
+			printf ','
+			sbom_pkg "anchor-$i" "$subj" "$(dpkg-query -W -f='${Version}' ca-certificates)" \
+				NOASSERTION "$sum" ca-certificates "Organization: Debian" OTHER \
+				"trust anchor compiled in ($why); checksum is the SHA-256 fingerprint of the DER certificate"
+		done
+		printf '],"relationships":['
+		printf '{"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES","relatedSpdxElement":"SPDXRef-regcred"}'
+		for d in musl $(lock_lines | awk '{ print $1 }'); do
+			printf ',{"spdxElementId":"SPDXRef-regcred","relationshipType":"STATIC_LINK","relatedSpdxElement":"SPDXRef-%s"}' "$d"
+		done
+		n=$(grep -v '^#' vendor/anchors | grep -cv '^[[:space:]]*$')
+		i=1
+		while [ "$i" -le "$n" ]; do
+			printf ',{"spdxElementId":"SPDXRef-regcred","relationshipType":"CONTAINS","relatedSpdxElement":"SPDXRef-anchor-%d"}' "$i"
+			i=$((i + 1))
+		done
+		printf ']}\n'
+	} >"$OUT/regcred.spdx.json.tmp"
+	mv "$OUT/regcred.spdx.json.tmp" "$OUT/regcred.spdx.json"
 }
 
 # --- release image ---------------------------------------------------------

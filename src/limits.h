@@ -38,6 +38,7 @@
 #define HTTP_CHUNK_LINE_MAX	1024	/* chunk-size line with extensions */
 
 #define TLS_IOBUF_MAX		BR_SSL_BUFSIZE_BIDI /* BearSSL I/O buffer */
+#define TLS_RSA_MIN_BYTES	256	/* RSA keys in certificates: 2048 bits */
 #define CONNECT_TIMEOUT_MS	10000	/* one TCP connect */
 #define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */

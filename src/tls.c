@@ -97,6 +97,7 @@ tls_engine_setup(struct tls_conn *c, const struct anchors *a)
 	br_ssl_client_zero(&c->sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
 	br_x509_minimal_init(&c->xc, &br_sha256_vtable, a->ta, a->n);
+	br_x509_minimal_set_minrsa(&c->xc, TLS_RSA_MIN_BYTES);
 	br_ssl_engine_set_suites(eng, tls_suites,
 	    sizeof(tls_suites) / sizeof(tls_suites[0]));
 	br_ssl_client_set_default_rsapub(&c->sc);
