@@ -414,6 +414,9 @@ cmd_test() {
 	py_deps
 	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
 		python3 -m pytest -q tests/integration
+	need_pkgs podman runc diffoscope-minimal
+	image_build >/dev/null
+	python3 -m pytest -q tests/release
 }
 
 # The whole file is parsed before anything runs (edits during a run are safe).
