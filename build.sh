@@ -6,6 +6,7 @@
 #   ./build.sh test       everything: unit tests (glibc, ASan+UBSan), the
 #                         ASan and UBSan-trap builds, the pytest suite
 #   ./build.sh unit       cmocka unit tests only
+#   ./build.sh e2e        the end-to-end suite against a real kube-apiserver
 #   ./build.sh image      the release image: out/regcred.oci.tar, prints its digest
 #   ./build.sh demo       start the stand-ins, run one refresh, show the Secret
 #   ./build.sh clean      remove out/ and .vendor/
@@ -400,6 +401,14 @@ unit_tests() {
 	[ "$fail" = 0 ] || die "unit tests failed"
 }
 
+# End to end: a real kube-apiserver and etcd, built from their Go modules
+# (tests/e2e/build.sh caches them; a cold build takes about 5 minutes).
+e2e_tests() {
+	command -v kubectl >/dev/null || die "tests/e2e needs kubectl"
+	sh tests/e2e/build.sh >/dev/null
+	REGCRED_BIN="$OUT/regcred" python3 -m pytest -q tests/e2e
+}
+
 py_deps() {
 	need_pkgs python3 openssl
 	python3 -c 'import pytest, cryptography' 2>/dev/null ||
@@ -417,6 +426,7 @@ cmd_test() {
 	need_pkgs podman runc diffoscope-minimal
 	image_build >/dev/null
 	python3 -m pytest -q tests/release
+	e2e_tests
 }
 
 # The whole file is parsed before anything runs (edits during a run are safe).
@@ -426,6 +436,7 @@ main() {
 	test) cmd_test ;;
 	unit) build_release && build_asan && unit_tests ;;
 	image) image_build ;;
+	e2e) build_release && py_deps && e2e_tests ;;
 	demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
 	clean) rm -rf "$OUT" "$VDIR" ;;
 	gen) vendor_fetch && anchors_gen && buildinfo_gen ;;

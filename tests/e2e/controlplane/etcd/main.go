@@ -1,0 +1,12 @@
+// etcd for the e2e tests: the upstream server main, nothing added.
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+	etcdmain.Main(os.Args)
+}
