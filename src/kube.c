@@ -41,9 +41,15 @@ kube_rfc3339(long long t, char *dst, size_t cap, struct err *e)
 {
 	struct tm	tm;
 	time_t		tt = (time_t)t;
+	int		n;
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(dst, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* not strftime: it drags in musl's time-zone code */
+	if (gmtime_r(&tt, &tm) == NULL)
+		return err_set(e, "token expiry time does not format");
+	n = snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	if (n < 0 || (size_t)n >= cap)
 		return err_set(e, "token expiry time does not format");
 	return 0;
 }

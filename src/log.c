@@ -29,11 +29,14 @@ static struct secret	log_secrets[LOG_SECRETS_MAX];
 static size_t		log_nsecrets;
 static enum log_format	log_fmt = LOG_TEXT;
 
+/* Marks a message vsnprintf cut short; clears one it could not format. */
 static void
-err_mark_cut(char *msg, size_t cap)
+err_finish(struct err *e, int n)
 {
-	if (cap > 4)
-		memcpy(msg + cap - 4, "...", 4);
+	if (n < 0)
+		e->msg[0] = '\0';
+	else if ((size_t)n >= sizeof(e->msg))
+		memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
 }
 
 int
@@ -45,10 +48,7 @@ err_set(struct err *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		e->msg[0] = '\0';
-	else if ((size_t)n >= sizeof(e->msg))
-		err_mark_cut(e->msg, sizeof(e->msg));
+	err_finish(e, n);
 	return -1;
 }
 
@@ -67,11 +67,7 @@ err_prefix(struct err *e, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		pre[0] = '\0';
-	n = snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
-	if (n < 0)
-		e->msg[0] = '\0';
-	else if ((size_t)n >= sizeof(e->msg))
-		err_mark_cut(e->msg, sizeof(e->msg));
+	err_finish(e, snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old));
 	return -1;
 }
 
@@ -203,63 +199,88 @@ log_init(enum log_format fmt)
 	log_fmt = fmt;
 }
 
+/* "regcred: LEVEL STEP: MESSAGE\n"; a cut line still ends in "\n". */
+static size_t
+log_line_text(char *line, size_t cap, const char *level, const char *step,
+    const char *m)
+{
+	int	n;
+
+	n = snprintf(line, cap, "regcred: %s %s: %s\n", level, step, m);
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= cap) {
+		memcpy(line + cap - 5, "...\n", 5);
+		return cap - 1;
+	}
+	return (size_t)n;
+}
+
+/* One JSON object and "\n"; cap allows every byte of m to be escaped. */
+static size_t
+log_line_json(char *line, size_t cap, const char *level, const char *step,
+    const char *m)
+{
+	struct jw	w;
+	struct tm	tm;
+	time_t		now = time(NULL);
+	char		ts[32];
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec) >= (int)sizeof(ts))
+		ts[0] = '\0';
+	jw_init(&w, line, cap - 1);
+	jw_object_open(&w);
+	jw_key(&w, "time", 4);
+	jw_string(&w, ts, strlen(ts));
+	jw_key(&w, "level", 5);
+	jw_string(&w, level, strlen(level));
+	jw_key(&w, "step", 4);
+	jw_string(&w, step, strlen(step));
+	jw_key(&w, "msg", 3);
+	jw_string(&w, m, strlen(m));
+	jw_object_close(&w);
+	if (w.failed || w.len > cap - 2)
+		return 0;
+	line[w.len] = '\n';
+	return w.len + 1;
+}
+
 static void
 log_emit(const char *level, const char *step, const char *msg)
 {
-	char		line[LOG_LINE_MAX], ts[32], m[LOG_LINE_MAX];
-	struct jw	w;
-	struct tm	tm;
-	time_t		now;
+	static char	line[LOG_LINE_MAX * 6 + 256];
+	char		m[LOG_LINE_MAX];
 	size_t		len;
-	int		n;
 
-	snprintf(m, sizeof(m), "%s", msg);	/* truncation is fine here */
+	len = strnlen(msg, sizeof(m) - 1);
+	memcpy(m, msg, len);
+	m[len] = '\0';
 	log_redact(m, sizeof(m));
-	if (log_fmt == LOG_TEXT) {
-		n = snprintf(line, sizeof(line), "regcred: %s %s: %s\n",
-		    level, step, m);
-		if (n < 0)
-			return;
-		len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
-		if (len == sizeof(line) - 1)
-			line[len - 1] = '\n';
-	} else {
-		now = time(NULL);
-		if (gmtime_r(&now, &tm) == NULL ||
-		    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-			ts[0] = '\0';
-		jw_init(&w, line, sizeof(line) - 1);
-		jw_object_open(&w);
-		jw_key(&w, "time", 4);
-		jw_string(&w, ts, strlen(ts));
-		jw_key(&w, "level", 5);
-		jw_string(&w, level, strlen(level));
-		jw_key(&w, "step", 4);
-		jw_string(&w, step, strlen(step));
-		jw_key(&w, "msg", 3);
-		jw_string(&w, m, strlen(m));
-		jw_object_close(&w);
-		if (w.failed || w.len > sizeof(line) - 2)
-			return;
-		len = w.len;
-		line[len++] = '\n';
-	}
-	if (write(STDERR_FILENO, line, len) < 0)
-		return;	/* nowhere left to report it */
+	if (log_fmt == LOG_TEXT)
+		len = log_line_text(line, sizeof(line), level, step, m);
+	else
+		len = log_line_json(line, sizeof(line), level, step, m);
+	if (len > 0 && write(STDERR_FILENO, line, len) < 0)
+		len = 0;	/* nowhere left to report it */
 	explicit_bzero(m, sizeof(m));
+	explicit_bzero(line, sizeof(line));
 }
 
 void
 log_info(const char *step, const char *fmt, ...)
 {
-	char	msg[LOG_LINE_MAX];
-	va_list	ap;
+	struct err	e;
+	va_list		ap;
+	int		n;
 
 	va_start(ap, fmt);
-	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
-		msg[0] = '\0';
+	n = vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	log_emit("info", step, msg);
+	err_finish(&e, n);
+	log_emit("info", step, e.msg);
 }
 
 void

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -194,12 +196,19 @@ tls_connect_one(const struct addrinfo *ai, int64_t deadline_ms,
     struct err *e)
 {
 	socklen_t	len = sizeof(int);
-	int		fd, soerr = 0;
+	int		fd, soerr = 0, one = 1;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return err_set(e, "socket: %s", strerror(errno));
+	/* BearSSL writes a flight record by record: without this, the last
+	 * records wait for the peer's delayed ACK (40 ms per handshake) */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+		err_set(e, "setsockopt TCP_NODELAY: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		if (errno != EINPROGRESS) {
 			err_set(e, "connect: %s", strerror(errno));
