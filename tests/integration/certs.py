@@ -28,7 +28,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KUBE_DNS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc",
             "kubernetes.default.svc.cluster.local"]
-KUBE_IPS = ["10.0.0.1", "127.0.0.1"]
+KUBE_IPS = ["10.0.0.1", "127.0.0.1", "::1"]
 
 _NOW = datetime.datetime.now(datetime.timezone.utc)
 

@@ -188,9 +188,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, standin: "StandIn"):
+    def __init__(self, standin: "StandIn", bind: str = "127.0.0.1"):
         self.standin = standin
-        super().__init__(("127.0.0.1", 0), _Handler)
+        if ":" in bind:
+            self.address_family = socket.AF_INET6
+        super().__init__((bind, 0), _Handler)
 
     def finish_request(self, request, client_address):
         self.standin._connection(request, client_address)
@@ -333,7 +335,7 @@ class StandIn:
     name = "standin"
     chunked = False
 
-    def __init__(self, cert, host_name: str = "localhost"):
+    def __init__(self, cert, host_name: str = "localhost", bind: str = "127.0.0.1"):
         self.host_name = host_name          # what the Host header must name
         self.requests: list[Request] = []
         self.violations: list[str] = []
@@ -345,7 +347,7 @@ class StandIn:
         self._stop = threading.Event()
         self._socks: list = []
         self.set_cert(cert)
-        self._srv = _Server(self)
+        self._srv = _Server(self, bind)
         self.port = self._srv.server_address[1]
         self._thread = threading.Thread(target=self._srv.serve_forever,
                                         kwargs={"poll_interval": 0.05},
@@ -730,13 +732,15 @@ class Kube(StandIn):
     TOP_KEYS = {"apiVersion", "kind", "metadata", "type", "data"}
     META_KEYS = {"name", "namespace", "labels", "annotations"}
 
-    def __init__(self, cert, bearer: str, namespaces=("bifrost", "default", "kube-system")):
+    def __init__(self, cert, bearer: str, namespaces=("bifrost", "default", "kube-system"),
+                 bind: str = "127.0.0.1"):
         self.bearer = bearer
         self.namespaces = set(namespaces)
         self.store: dict = {}
         self._rv = 1000
         self.applied: list[dict] = []       # parsed apply bodies that were accepted
-        super().__init__(cert, host_name="127.0.0.1")
+        host = f"[{bind}]" if ":" in bind else bind
+        super().__init__(cert, host_name=host, bind=bind)
 
     def extra_headers(self) -> list:
         return [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private"),
@@ -752,7 +756,7 @@ class Kube(StandIn):
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
+        return f"https://{self.host_name}:{self.port}"
 
     # -- store -----------------------------------------------------------------
     def _next_rv(self) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+import standins as S
 from harness import NAMESPACE, SECRET, expect_failure
 
 
@@ -94,3 +95,18 @@ def test_kube_sni_is_kubernetes_default_svc(regcred, world):
     assert res.rc == 0, res
     assert world.kube.requests[0].sni == "kubernetes.default.svc"
     assert world.sts.requests[0].sni == "localhost"
+
+
+def test_kube_api_over_ipv6_from_the_pod_environment(regcred, world):
+    """KUBERNETES_SERVICE_HOST=::1 as a dual-stack pod sees it: the URL gets
+    brackets, the name verified is kubernetes.default.svc."""
+    world.kube.stop()
+    world.kube = S.Kube(world.pki.kube, world.sa_token, bind="::1")
+    env = {"KUBERNETES_SERVICE_HOST": "::1",
+           "KUBERNETES_SERVICE_PORT": str(world.kube.port)}
+    res = world.run(regcred, world.args(kube_api=None), env=env)
+    assert res.rc == 0, res
+    req = world.kube.requests[0]
+    assert req.sni == "kubernetes.default.svc"
+    assert [v for k, v in req.headers if k.lower() == "host"] == [f"[::1]:{world.kube.port}"]
+    assert world.kube.get(NAMESPACE, SECRET) is not None
