@@ -444,16 +444,38 @@ cmd_test() {
 
 # The whole file is parsed before anything runs (edits during a run are safe).
 main() {
+	# Steps run one per line, never in an && list: sh ignores `set -e`
+	# inside functions called from one, and a failure must stop the build.
 	case "${1:-build}" in
 	build) build_release ;;
 	test) cmd_test ;;
-	unit) build_release && build_asan && unit_tests ;;
+	unit)
+		build_release
+		build_asan
+		unit_tests
+		;;
+	e2e)
+		build_release
+		py_deps
+		e2e_tests
+		;;
 	image) image_build ;;
-	bench) image_build >/dev/null && py_deps && python3 bench/run.py ;;
-	e2e) build_release && py_deps && e2e_tests ;;
-	demo) build_release && py_deps && python3 tests/demo.py "$OUT/regcred" ;;
+	bench)
+		image_build >/dev/null
+		py_deps
+		python3 bench/run.py
+		;;
+	demo)
+		build_release
+		py_deps
+		python3 tests/demo.py "$OUT/regcred"
+		;;
 	clean) rm -rf "$OUT" "$VDIR" ;;
-	gen) vendor_fetch && anchors_gen && buildinfo_gen ;;
+	gen)
+		vendor_fetch
+		anchors_gen
+		buildinfo_gen
+		;;
 	*) die "usage: ./build.sh [build|test|unit|e2e|image|bench|demo|clean]" ;;
 	esac
 }
