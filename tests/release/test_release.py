@@ -253,3 +253,36 @@ def test_containerfile_matches_release_image(podman_dir, release_image):
                "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                "localhost/regcred:test", "version")
     assert r.stdout.startswith("regcred " + labels["org.opencontainers.image.version"])
+
+
+# --- the lock and the anchors are enforced -------------------------------------
+
+def tampered_clone(tmp_path, rel, old, new):
+    d = tmp_path / "tampered"
+    subprocess.run(["git", "clone", "-q", str(TOP), str(d)], check=True)
+    p = d / rel
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new, 1))
+    return d
+
+
+def test_source_hash_mismatch_fails_the_build(tmp_path):
+    row = [r for r in lock_entries() if r["name"] == "jsmn"][0]
+    bad = row["sha"][:-1] + ("0" if row["sha"][-1] != "0" else "1")
+    d = tampered_clone(tmp_path, "vendor/lock", row["sha"], bad)
+    r = subprocess.run(["./build.sh", "gen"], cwd=d, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert f"SHA-256 MISMATCH for {row['file']}" in r.stderr, r.stderr[-2000:]
+    assert not (d / ".vendor/src/jsmn").exists()
+
+
+def test_changed_trust_anchor_fails_the_build(tmp_path):
+    a = anchor_entries()[0]
+    bad = a["sha"][:-1] + ("0" if a["sha"][-1] != "0" else "1")
+    d = tampered_clone(tmp_path, "vendor/anchors", a["sha"], bad)
+    shutil.copytree(TOP / ".vendor/dl", d / ".vendor/dl")
+    r = subprocess.run(["./build.sh", "gen"], cwd=d, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert f"trust anchor {a['file']} changed" in r.stderr, r.stderr[-2000:]
+    assert not (d / "out/gen/anchors_gen.c").exists()
