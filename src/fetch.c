@@ -20,14 +20,14 @@
 #include "log.h"
 #include "tls.h"
 
-static int
+int
 fetch_status_retryable(int status)
 {
 	return status == 408 || status == 429 || status >= 500;
 }
 
 /* Backoff for attempt n (0-based): uniform in [cap/2, cap]. */
-static int64_t
+int64_t
 fetch_backoff_ms(unsigned n, int retry_after)
 {
 	int64_t		cap = RETRY_BASE_MS;

@@ -49,6 +49,11 @@ int	fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	    const struct http_resp **resp, struct err *e);
 /* "METHOD https://host:port/path" for messages. */
 void	fetch_describe(const struct fetch_call *fc, char *dst, size_t cap);
+/* 1 for 408, 429 and 5xx. */
+int	fetch_status_retryable(int status);
+/* The wait before retry n+1 (n from 0): uniform in [cap/2, cap], cap
+ * doubling from RETRY_BASE_MS to RETRY_CAP_MS; at least Retry-After. */
+int64_t	fetch_backoff_ms(unsigned n, int retry_after);
 /* Wipes the request, the response and the body. */
 void	fetch_wipe(void);
 
