@@ -45,5 +45,6 @@
 #define RETRY_CAP_MS		8000	/* longest backoff */
 #define RETRY_MIN_ATTEMPT_MS	1000	/* time a retry must have left */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */
+#define WATCHDOG_GRACE_S	5	/* SIGALRM this long after --timeout */
 
 #endif

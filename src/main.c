@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,53 @@ struct run {
 };
 
 static struct run	R;
+static volatile sig_atomic_t	R_json;	/* log format, for the watchdog */
+
+/* The watchdog: what a stuck step (musl's resolver has no deadline) is. */
+static const char *volatile	wd_step = "config";
+static volatile sig_atomic_t	wd_code = EXIT_USAGE;
+
+static void
+main_phase(const char *step, int code)
+{
+	wd_step = step;
+	wd_code = code;
+}
+
+static void
+main_wd_write(const char *s)
+{
+	if (write(STDERR_FILENO, s, strlen(s)) < 0)
+		return;
+}
+
+/* SIGALRM: async-signal-safe calls only. */
+static void
+main_watchdog(int sig)
+{
+	(void)sig;
+	explicit_bzero(&R, sizeof(R));
+	main_wd_write(R_json ? "{\"level\":\"error\",\"step\":\"" :
+	    "regcred: error ");
+	main_wd_write((const char *)wd_step);
+	main_wd_write(R_json ? "\",\"msg\":\"" : ": ");
+	main_wd_write("--timeout passed and a step did not return (the "
+	    "watchdog stopped it)");
+	main_wd_write(R_json ? "\"}\n" : "\n");
+	_exit(wd_code);
+}
+
+static void
+main_watchdog_arm(int timeout_s)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_watchdog;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == 0)
+		alarm((unsigned)(timeout_s + WATCHDOG_GRACE_S));
+}
 
 static int
 fail(const char *step, const struct err *e, int code)
@@ -229,6 +277,7 @@ static int
 main_identity(int64_t deadline, const char **step, struct err *e)
 {
 	*step = "sts";
+	main_phase("sts", EXIT_IDENTITY);
 	if (sts_exchange(&R.cred, &R.google, R.subject, R.sublen, deadline,
 	    &R.fed, e) != 0)
 		return -1;
@@ -240,6 +289,7 @@ main_identity(int64_t deadline, const char **step, struct err *e)
 		return 0;
 	}
 	*step = "iam";
+	main_phase("iam", EXIT_IDENTITY);
 	if (iam_impersonate(&R.cred, &R.google, &R.fed, deadline, &R.access,
 	    e) != 0)
 		return -1;
@@ -300,11 +350,13 @@ main_run(void)
 	if (refresh && main_read_kube(&e) != 0)
 		return fail("kube", &e, EXIT_KUBE);
 	deadline = tls_now_ms() + (int64_t)R.cfg.timeout_s * 1000;
+	main_watchdog_arm(R.cfg.timeout_s);
 	if (main_identity(deadline, &step, &e) != 0)
 		return fail(step, &e, EXIT_IDENTITY);
 	if (!refresh)
 		return main_print_token(&e) == 0 ? 0 :
 		    fail("token", &e, EXIT_IDENTITY);
+	main_phase("kube", EXIT_KUBE);
 	if (main_apply(deadline, &e) != 0)
 		return fail("kube", &e, EXIT_KUBE);
 	log_info("kube", "applied Secret %s/%s for %zu registr%s; token "
@@ -326,6 +378,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_init(R.cfg.log_format);
+	R_json = R.cfg.log_format == LOG_JSON;
 	if (R.cfg.cmd == CMD_HELP) {
 		fputs(config_usage, stdout);
 		return 0;

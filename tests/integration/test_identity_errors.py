@@ -1,6 +1,8 @@
 """Failures of the identity steps (token file, STS, IAM): exit 3, Secret untouched."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import standins as S
@@ -177,3 +179,53 @@ def test_json_token_file_without_the_field(regcred, world, seeded):
     res = world.run(regcred, world.args())
     assert res.rc in (2, 3), res
     assert world.network_requests() == 0
+
+
+
+@pytest.fixture
+def silent_dns(tmp_path):
+    """A private mount namespace whose /etc/resolv.conf names a DNS server
+    that reads queries and never answers: musl's resolver has no deadline of
+    its own, so only regcred's watchdog can end the run. Yields the command
+    prefix that runs a program inside it."""
+    import os
+    import shutil
+    import socket
+    import threading
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a private /etc/resolv.conf")
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.9", 53))     # all of 127/8 is loopback on Linux
+    srv.settimeout(0.2)
+    stop = threading.Event()
+
+    def swallow():
+        while not stop.is_set():
+            try:
+                srv.recvfrom(4096)
+            except OSError:
+                pass
+    threading.Thread(target=swallow, daemon=True).start()
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.9\noptions timeout:30 attempts:1\n")
+    yield ["unshare", "--mount", "sh", "-c",
+           f'mount --bind "{conf}" /etc/resolv.conf && exec "$0" "$@"']
+    stop.set()
+    srv.close()
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_watchdog_ends_a_stuck_resolver(regcred, world, seeded, silent_dns, fmt):
+    world.write_config(token_url="https://sts.stall.invalid/v1/token")
+    args = world.args(timeout=2, extra=["--log-format", fmt])
+    res = world.run(silent_dns[0], silent_dns[1:] + [str(regcred)] + args, timeout=30)
+    assert res.rc == 3, res
+    assert "--timeout passed" in res.stderr, res
+    assert res.seconds < 2 + 5 + 3, f"took {res.seconds:.1f}s"
+    if fmt == "json":
+        line = [l for l in res.stderr.splitlines() if "--timeout passed" in l][0]
+        assert json.loads(line)["step"] == "sts"
+    else:
+        assert "regcred: error sts: --timeout passed" in res.stderr
+    assert world.sts.connections == 0
+    no_kube(world)
