@@ -104,7 +104,7 @@ bearssl_build() { # variant cc cflags...
 	variant=$1 cc=$2
 	shift 2
 	lib=$VDIR/build/$variant/libbearssl.a
-	key=$(printf '%s\n' "$cc $* $BR_DEFS i62-tlen4" "$(lock_field bearssl 5)" | sha256sum | cut -c1-16)
+	key=$(printf '%s\n' "$cc $* $BR_DEFS i62-tlen5" "$(lock_field bearssl 5)" | sha256sum | cut -c1-16)
 	[ -f "$lib" ] && [ "$(cat "$lib.key" 2>/dev/null)" = "$key" ] && return 0
 	say "building BearSSL ($variant)"
 	obj=$VDIR/build/$variant/obj
@@ -113,19 +113,23 @@ bearssl_build() { # variant cc cflags...
 	mkdir -p "$obj"
 	# BearSSL 0.6's i62 RSA public operation sizes its scratch for 2048-bit
 	# moduli; for 4096 bits (GTS Root R1) it falls back to generic code at
-	# ~14 M instructions a signature. Upstream later fixed the size; we
-	# apply the same one-line change to a copy (the archive is untouched).
-	fix=$VDIR/build/$variant/rsa_i62_pub.c
-	sed 's/^#define TLEN   (2 \* (2 + /#define TLEN   (4 * (2 + /' \
+	# ~14 M instructions a signature. 5x is the smallest scratch in which
+	# br_i62_modpow_opt gets a 2-bit window for 4096-bit moduli (4x: 1 bit)
+	# while 2048-bit ones keep their 3-bit window (7x would give them 4
+	# bits, slower for e = 65537). Applied to a copy; the archive is
+	# untouched.
+	fix=$VDIR/build/$variant/src/rsa/rsa_i62_pub.c
+	mkdir -p "${fix%/*}"
+	sed 's/^#define TLEN   (2 \* (2 + /#define TLEN   (5 * (2 + /' \
 		"$VDIR/src/bearssl/src/rsa/rsa_i62_pub.c" >"$fix"
-	[ "$(grep -c '^#define TLEN   (4 \* (2 + ' "$fix")" = 1 ] ||
+	[ "$(grep -c '^#define TLEN   (5 \* (2 + ' "$fix")" = 1 ] ||
 		die "BearSSL rsa_i62_pub.c: TLEN line not found"
 	for f in $(cd "$VDIR/src/bearssl" && find src -name '*.c' | sort); do
 		src=$VDIR/src/bearssl/$f
 		[ "$f" = src/rsa/rsa_i62_pub.c ] && src=$fix
 		"$cc" "$@" $BR_DEFS -I"$VDIR/src/bearssl/inc" -I"$VDIR/src/bearssl/src" \
 			-ffile-prefix-map="$VDIR/src/bearssl"=bearssl \
-			-ffile-prefix-map="$VDIR/build/$variant"=bearssl/src/rsa \
+			-ffile-prefix-map="$VDIR/build/$variant"=bearssl \
 			-c "$src" -o "$obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')" &
 		n=$((n + 1))
 		[ $((n % $(nproc))) -eq 0 ] && wait
