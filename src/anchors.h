@@ -13,7 +13,8 @@ struct err;
 
 extern const br_x509_trust_anchor *const anchors_embedded;
 extern const size_t anchors_embedded_num;
-extern const char *const anchors_embedded_names[];
+/* "  subject\n" for each embedded anchor, for `regcred version`. */
+extern const char anchors_embedded_names[];
 
 /* A set of anchors; the bytes live in a fixed pool, no heap. */
 struct anchors {

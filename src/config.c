@@ -61,23 +61,30 @@ enum opt_id {
 	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_COUNT
 };
 
+/*
+ * Names are arrays, not pointers: no load-time relocations in the
+ * static-PIE binary. -Wc++-compat makes a name that would fill its array
+ * (and so lose its NUL) an error.
+ */
 struct opt_def {
-	const char	*flag;		/* "--secret" */
-	const char	*env;		/* "REGCRED_SECRET" */
-	int		 takes_value;
-	size_t		 off;		/* string options: where, how big */
-	size_t		 cap;
-	const char	*limit;
+	char	flag[20];	/* "--secret" */
+	char	env[26];	/* "REGCRED_SECRET" */
+	char	limit[17];	/* string options: limit named in errors, */
+	char	takes_value;
+	size_t	off;		/* where the value goes in struct config */
+	size_t	cap;		/* and its size */
 };
 
 #define OPT_STR(f, v, field, lim) \
-	{ f, v, 1, offsetof(struct config, field), \
-	    sizeof(((struct config *)0)->field), lim }
+	{ f, v, lim, 1, offsetof(struct config, field), \
+	    sizeof(((struct config *)0)->field) }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic error "-Wc++-compat"
 static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_CRED] = OPT_STR("--credential-config", "REGCRED_CREDENTIAL_CONFIG",
 	    credential_config, "PATH_MAX_REGCRED"),
-	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", 1, 0, 0, NULL },
+	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", "", 1, 0, 0 },
 	[OPT_SECRET] = OPT_STR("--secret", "REGCRED_SECRET", secret,
 	    "NAME_MAX_REGCRED"),
 	[OPT_NAMESPACE] = OPT_STR("--namespace", "REGCRED_NAMESPACE",
@@ -91,11 +98,12 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_CA_FILE] = OPT_STR("--ca-file", "REGCRED_CA_FILE", ca_file,
 	    "PATH_MAX_REGCRED"),
 	[OPT_NO_ROOTS] = { "--no-embedded-roots", "REGCRED_NO_EMBEDDED_ROOTS",
-	    0, 0, 0, NULL },
-	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", 1, 0, 0, NULL },
-	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", 1, 0, 0,
-	    NULL },
+	    "", 0, 0, 0 },
+	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", "", 1, 0, 0 },
+	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", "", 1, 0,
+	    0 },
 };
+#pragma GCC diagnostic pop
 
 /* Single-valued options as given, before they are checked and copied. */
 struct opt_raw {

@@ -11,11 +11,11 @@
 #include <sys/random.h>
 
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "fetch.h"
+#include "fmt.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -109,7 +109,7 @@ fetch_describe(const struct fetch_call *fc, char *dst, size_t cap)
 {
 	int	n;
 
-	n = snprintf(dst, cap, "%s https://%s%s%s%s%s%s", fc->method,
+	n = fmt_print(dst, cap, "%s https://%s%s%s%s%s%s", fc->method,
 	    fc->url->ipv6 ? "[" : "", fc->url->host, fc->url->ipv6 ? "]" : "",
 	    strcmp(fc->url->port, "443") == 0 ? "" : ":",
 	    strcmp(fc->url->port, "443") == 0 ? "" : fc->url->port,

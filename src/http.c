@@ -9,10 +9,10 @@
  * from limits.h; going over one is an error naming it.
  */
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "fmt.h"
 #include "http.h"
 #include "log.h"
 
@@ -167,7 +167,7 @@ url_port_parse(const char *s, size_t len, struct url *u, struct err *e)
 	}
 	if (v < 1 || v > 65535)
 		return err_set(e, "URL port %u is not in 1..65535", v);
-	n = snprintf(u->port, sizeof(u->port), "%u", v);
+	n = fmt_print(u->port, sizeof(u->port), "%u", v);
 	if (n < 0 || (size_t)n >= sizeof(u->port))
 		return err_set(e, "URL port does not fit");
 	return 0;
@@ -270,7 +270,7 @@ url_hostport(const struct url *u, char *dst, size_t cap, struct err *e)
 	int	dflt, n;
 
 	dflt = u->port[0] == '\0' || strcmp(u->port, "443") == 0;
-	n = snprintf(dst, cap, "%s%s%s%s%s", u->ipv6 ? "[" : "", u->host,
+	n = fmt_print(dst, cap, "%s%s%s%s%s", u->ipv6 ? "[" : "", u->host,
 	    u->ipv6 ? "]" : "", dflt ? "" : ":", dflt ? "" : u->port);
 	if (n < 0 || (size_t)n >= cap)
 		return err_set(e, "Host header value for %s does not fit %zu "
@@ -391,7 +391,7 @@ http_w_head(struct http_w *w, const struct http_req *r)
 		http_w_put(w, "\r\n", 2);
 	}
 	if (r->body != NULL || http_method_has_body(r->method)) {
-		n = snprintf(cl, sizeof(cl), "Content-Length: %zu\r\n",
+		n = fmt_print(cl, sizeof(cl), "Content-Length: %zu\r\n",
 		    r->bodylen);
 		if (n < 0 || (size_t)n >= sizeof(cl))
 			w->full = 1;

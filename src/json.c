@@ -14,10 +14,10 @@
  * text never holds a NUL). The writer, like Go, turns each byte of an
  * invalid UTF-8 sequence into \ufffd.
  */
-#include <stdio.h>
 #include <string.h>
 
 #define JSON_JSMN_IMPL
+#include "fmt.h"
 #include "json.h"
 #include "log.h"
 
@@ -906,7 +906,7 @@ jw_int(struct jw *w, long long v)
 
 	if (jw_begin_value(w) < 0)
 		return;
-	n = snprintf(b, sizeof(b), "%lld", v);
+	n = fmt_print(b, sizeof(b), "%lld", v);
 	if (n < 0 || (size_t)n >= sizeof(b)) {
 		w->failed = JW_OVERFLOW;
 		return;

@@ -8,13 +8,13 @@
  * API's Status messages. Never GET (the answer echoes the Secret: it is
  * not read, let alone logged) and never DELETE.
  */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "buildinfo.h"
 #include "dockercfg.h"
 #include "fetch.h"
+#include "fmt.h"
 #include "http.h"
 #include "json.h"
 #include "kube.h"
@@ -46,7 +46,7 @@ kube_rfc3339(long long t, char *dst, size_t cap, struct err *e)
 	/* not strftime: it drags in musl's time-zone code */
 	if (gmtime_r(&tt, &tm) == NULL)
 		return err_set(e, "token expiry time does not format");
-	n = snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	n = fmt_print(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec);
 	if (n < 0 || (size_t)n >= cap)
@@ -127,12 +127,12 @@ kube_path(const struct kube_target *t, struct url *u, struct err *e)
 	int	n;
 
 	memset(u, 0, sizeof(*u));
-	n = snprintf(u->host, sizeof(u->host), "%s", t->host);
+	n = fmt_print(u->host, sizeof(u->host), "%s", t->host);
 	if (n < 0 || (size_t)n >= sizeof(u->host))
 		return err_set(e, "API host exceeds HOST_MAX");
 	memcpy(u->port, t->port, sizeof(u->port));
 	u->ipv6 = strchr(t->host, ':') != NULL;
-	n = snprintf(u->path, sizeof(u->path),
+	n = fmt_print(u->path, sizeof(u->path),
 	    "/api/v1/namespaces/%s/secrets/%s" KUBE_QUERY, t->ns, t->secret);
 	if (n < 0 || (size_t)n >= sizeof(u->path))
 		return err_set(e, "API path exceeds URL_MAX");
@@ -169,7 +169,7 @@ kube_apply(const struct kube_target *t, const struct anchors *a,
 
 	if (kube_path(t, &u, e) != 0)
 		return -1;
-	n = snprintf(kube_auth, sizeof(kube_auth), "Bearer %.*s",
+	n = fmt_print(kube_auth, sizeof(kube_auth), "Bearer %.*s",
 	    (int)t->tokenlen, t->token);
 	if (n < 0 || (size_t)n >= sizeof(kube_auth)) {
 		err_set(e, "service-account token exceeds TOKEN_MAX");

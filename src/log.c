@@ -8,11 +8,11 @@
  * one object each with time, level, step and msg.
  */
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "json.h"
 #include "log.h"
 
@@ -46,7 +46,7 @@ err_set(struct err *e, const char *fmt, ...)
 	int	n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	n = fmt_vprint(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	err_finish(e, n);
 	return -1;
@@ -63,11 +63,11 @@ err_prefix(struct err *e, const char *fmt, ...)
 	memcpy(old, e->msg, sizeof(old));
 	old[sizeof(old) - 1] = '\0';
 	va_start(ap, fmt);
-	n = vsnprintf(pre, sizeof(pre), fmt, ap);
+	n = fmt_vprint(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		pre[0] = '\0';
-	err_finish(e, snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old));
+	err_finish(e, fmt_print(e->msg, sizeof(e->msg), "%s: %s", pre, old));
 	return -1;
 }
 
@@ -206,7 +206,7 @@ log_line_text(char *line, size_t cap, const char *level, const char *step,
 {
 	int	n;
 
-	n = snprintf(line, cap, "regcred: %s %s: %s\n", level, step, m);
+	n = fmt_print(line, cap, "regcred: %s %s: %s\n", level, step, m);
 	if (n < 0)
 		return 0;
 	if ((size_t)n >= cap) {
@@ -227,7 +227,7 @@ log_line_json(char *line, size_t cap, const char *level, const char *step,
 	char		ts[32];
 
 	if (gmtime_r(&now, &tm) == NULL ||
-	    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    fmt_print(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02dZ",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec) >= (int)sizeof(ts))
 		ts[0] = '\0';
@@ -277,7 +277,7 @@ log_info(const char *step, const char *fmt, ...)
 	int		n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	n = fmt_vprint(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
 	err_finish(&e, n);
 	log_emit("info", step, e.msg);

@@ -20,6 +20,7 @@
 #include "buildinfo.h"
 #include "config.h"
 #include "dockercfg.h"
+#include "fmt.h"
 #include "http.h"
 #include "kube.h"
 #include "log.h"
@@ -111,22 +112,20 @@ main_wipe(void)
 	explicit_bzero(&R, sizeof(R));
 }
 
+/* Build facts are string macros (out/gen/buildinfo.h): no formatting. */
 static void
 main_version(void)
 {
-	size_t	i;
-
-	printf("regcred %s\ncommit: %s\ncompiler: %s\n", BUILD_VERSION,
-	    BUILD_COMMIT, BUILD_CC);
+	fputs("regcred " BUILD_VERSION "\ncommit: " BUILD_COMMIT
+	    "\ncompiler: " BUILD_CC "\n", stdout);
 #ifdef __GLIBC__
-	printf("libc: glibc (test build)\n");
+	fputs("libc: glibc (test build)\n", stdout);
 #else
-	printf("musl: %s\n", BUILD_MUSL);
+	fputs("musl: " BUILD_MUSL "\n", stdout);
 #endif
-	printf("bearssl: %s\njsmn: %s\ntrust anchors (embedded):\n",
-	    BUILD_BEARSSL, BUILD_JSMN);
-	for (i = 0; i < anchors_embedded_num; i++)
-		printf("  %s\n", anchors_embedded_names[i]);
+	fputs("bearssl: " BUILD_BEARSSL "\njsmn: " BUILD_JSMN
+	    "\ntrust anchors (embedded):\n", stdout);
+	fputs(anchors_embedded_names, stdout);
 }
 
 /* Credential config, Google-side trust anchors: exit 2 on failure. */
@@ -176,7 +175,7 @@ main_read_sa(const char *name, char *dst, size_t cap, size_t *len,
 	char	path[PATH_MAX_REGCRED + 16];
 	int	n;
 
-	n = snprintf(path, sizeof(path), "%s/%s", R.cfg.kube_sa_dir, name);
+	n = fmt_print(path, sizeof(path), "%s/%s", R.cfg.kube_sa_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, "--kube-sa-dir exceeds PATH_MAX_REGCRED");
 	if (config_read_file(path, dst, cap, len, name, e) != 0)
@@ -215,7 +214,7 @@ main_kube_url(struct url *u, struct err *e)
 		    "is not set (not in a pod?)");
 	if (p == NULL || *p == '\0')
 		p = "443";
-	n = snprintf(url, sizeof(url), strchr(h, ':') ? "https://[%s]:%s/" :
+	n = fmt_print(url, sizeof(url), strchr(h, ':') ? "https://[%s]:%s/" :
 	    "https://%s:%s/", h, p);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return err_set(e, "KUBERNETES_SERVICE_HOST exceeds URL_MAX");
@@ -236,7 +235,7 @@ main_kube_target(struct err *e)
 	memcpy(t->port, u.port, sizeof(t->port));
 	name = R.cfg.kube_server_name[0] != '\0' ? R.cfg.kube_server_name :
 	    main_is_ip(u.host) ? KUBE_SA_NAME : u.host;
-	n = snprintf(t->server_name, sizeof(t->server_name), "%s", name);
+	n = fmt_print(t->server_name, sizeof(t->server_name), "%s", name);
 	if (n < 0 || (size_t)n >= sizeof(t->server_name))
 		return err_set(e, "API server name exceeds HOST_MAX");
 	memcpy(t->secret, R.cfg.secret, sizeof(t->secret));
@@ -374,7 +373,7 @@ main(int argc, char **argv)
 
 	if (config_parse(&R.cfg, argc, argv, &e) != 0) {
 		log_error("config", &e);
-		fprintf(stderr, "run 'regcred --help' for usage\n");
+		fputs("run 'regcred --help' for usage\n", stderr);
 		return EXIT_USAGE;
 	}
 	log_init(R.cfg.log_format);

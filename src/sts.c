@@ -8,7 +8,6 @@
  * and JSON), and the servers' error messages. Buffers holding tokens are
  * wiped when a step ends.
  */
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,6 +15,7 @@
 #include "config.h"
 #include "dockercfg.h"
 #include "fetch.h"
+#include "fmt.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -171,7 +171,7 @@ iam_body(const struct cred *c, char *dst, size_t cap, size_t *len,
 	char		life[32];
 	int		n;
 
-	n = snprintf(life, sizeof(life), "%llds", c->lifetime_s);
+	n = fmt_print(life, sizeof(life), "%llds", c->lifetime_s);
 	if (n < 0 || (size_t)n >= sizeof(life))
 		return err_set(e, "token lifetime does not format");
 	jw_init(&w, dst, cap);
@@ -301,7 +301,7 @@ sts_error_message(const char *body, size_t len, char *dst, size_t cap)
 			log_quote(dst, cap, body, len);
 		return;
 	}
-	n = snprintf(both, sizeof(both), "%s%s%s", code,
+	n = fmt_print(both, sizeof(both), "%s%s%s", code,
 	    code[0] != '\0' && msg[0] != '\0' ? ": " : "", msg);
 	if (n < 0)
 		both[0] = '\0';
@@ -329,7 +329,7 @@ sts_basic(const struct cred *c, struct err *e)
 	size_t	n, blen;
 	int	k;
 
-	k = snprintf(sts_scratch, sizeof(sts_scratch), "%s:%s", c->client_id,
+	k = fmt_print(sts_scratch, sizeof(sts_scratch), "%s:%s", c->client_id,
 	    c->client_secret);
 	if (k < 0 || (size_t)k >= sizeof(sts_scratch))
 		return err_set(e, "client credentials exceed %d bytes "
@@ -418,7 +418,7 @@ iam_impersonate(const struct cred *c, const struct anchors *a,
 	if (url_parse(c->impersonation_url, &u, e) != 0)
 		return err_prefix(e, "credential config: "
 		    "service_account_impersonation_url");
-	n = snprintf(sts_auth, sizeof(sts_auth), "Bearer %.*s",
+	n = fmt_print(sts_auth, sizeof(sts_auth), "Bearer %.*s",
 	    (int)fed->len, fed->token);
 	if (n < 0 || (size_t)n >= sizeof(sts_auth)) {
 		err_set(e, "federated token exceeds TOKEN_MAX");
