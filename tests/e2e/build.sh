@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/e2e/build.sh -- build (or find in the cache) the control plane the e2e
-# tests run: kube-apiserver (k8s.io/kubernetes, pinned in controlplane/go.mod)
-# and etcd (go.etcd.io/etcd/server/v3). Prints their paths, one per line:
+# tests run: kube-apiserver and kubectl (k8s.io/kubernetes, pinned in
+# controlplane/go.mod) and etcd (go.etcd.io/etcd/server/v3). Prints their
+# paths, one per line:
 #   KUBE_APISERVER=/path
 #   ETCD=/path
+#   KUBECTL=/path
 #
 #   tests/e2e/build.sh          build if not cached, print the paths
 #   tests/e2e/build.sh --check  print the paths if cached, else exit 1 (no build)
@@ -19,14 +21,15 @@ PATH=$PATH:/usr/local/go/bin
 export PATH
 command -v go >/dev/null || { echo "e2e/build.sh: no go toolchain (looked in PATH and /usr/local/go/bin)" >&2; exit 1; }
 CACHE=${REGCRED_E2E_CACHE:-$HOME/.cache/regcred-e2e}
-key=$(cd "$CP" && { cat go.mod go.sum kube-apiserver/main.go etcd/main.go "$HERE/build.sh"; go version; } |
+key=$(cd "$CP" && { cat go.mod go.sum kube-apiserver/main.go etcd/main.go kubectl/main.go "$HERE/build.sh"; go version; } |
 	sha256sum | cut -c1-16)
 dir=$CACHE/$key
 print_paths() {
 	echo "KUBE_APISERVER=$dir/kube-apiserver"
 	echo "ETCD=$dir/etcd"
+	echo "KUBECTL=$dir/kubectl"
 }
-if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ]; then
+if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ] && [ -x "$dir/kubectl" ]; then
 	print_paths
 	exit 0
 fi
@@ -51,9 +54,10 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ld="$ld -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 (cd "$CP" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags="$ld" \
-	-o "$tmp/" ./kube-apiserver ./etcd)
+	-o "$tmp/" ./kube-apiserver ./etcd ./kubectl)
 "$tmp/kube-apiserver" --version >&2
 "$tmp/etcd" --version | head -n1 >&2
+"$tmp/kubectl" version --client >&2
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT

@@ -36,7 +36,22 @@ KUBE_DNS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc",
 KUBE_IPS = ["10.0.0.1", "127.0.0.1"]
 SERVICE_CIDR = "10.0.0.0/24"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
-KUBECTL = os.environ.get("KUBECTL", shutil.which("kubectl") or "/usr/bin/kubectl")
+
+
+def _kubectl() -> str:
+    """KUBECTL from the environment, else the one tests/e2e/build.sh built
+    from the same Kubernetes release as kube-apiserver (inside the
+    supported version skew), else the machine's."""
+    if os.environ.get("KUBECTL"):
+        return os.environ["KUBECTL"]
+    p = subprocess.run(["sh", str(HERE / "build.sh"), "--check"], capture_output=True, text=True)
+    paths = dict(l.split("=", 1) for l in p.stdout.split() if "=" in l)
+    if p.returncode == 0 and os.access(paths.get("KUBECTL", ""), os.X_OK):
+        return paths["KUBECTL"]
+    return shutil.which("kubectl") or "/usr/bin/kubectl"
+
+
+KUBECTL = _kubectl()
 
 
 class ControlPlaneMissing(Exception):
