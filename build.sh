@@ -473,6 +473,7 @@ main() {
 	bench)
 		image_build >/dev/null
 		py_deps
+		sh tests/e2e/build.sh >/dev/null
 		python3 bench/run.py
 		;;
 	demo)
