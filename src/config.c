@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fmt.h"
 #include "json.h"
 
 #define SA_DIR_DEFAULT	"/var/run/secrets/kubernetes.io/serviceaccount"
@@ -912,13 +913,40 @@ cred_token_long(const struct cred *c, size_t cap, struct err *e)
 	    "(limit TOKEN_MAX)", c->source_file, cap - 1);
 }
 
-static int
-cred_token_text(const struct cred *c, const char *buf, size_t len,
-    char *tok, size_t cap, size_t *toklen, struct err *e)
+/* Length of buf without its trailing spaces, tabs, CRs and LFs. */
+static size_t
+config_rtrim(const char *buf, size_t len)
 {
 	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
 	    buf[len - 1] == '\r' || buf[len - 1] == '\n'))
 		len--;
+	return len;
+}
+
+int
+config_read_sa(const struct config *c, const char *name, char *dst,
+    size_t cap, size_t *len, struct err *e)
+{
+	char	path[PATH_MAX_REGCRED + 16];
+	int	n;
+
+	n = fmt_print(path, sizeof(path), "%s/%s", c->kube_sa_dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return err_set(e, "--kube-sa-dir exceeds PATH_MAX_REGCRED");
+	if (config_read_file(path, dst, cap, len, name, e) != 0)
+		return -1;
+	*len = config_rtrim(dst, *len);
+	dst[*len] = '\0';
+	if (*len == 0)
+		return err_set(e, "%s is empty", path);
+	return 0;
+}
+
+static int
+cred_token_text(const struct cred *c, const char *buf, size_t len,
+    char *tok, size_t cap, size_t *toklen, struct err *e)
+{
+	len = config_rtrim(buf, len);
 	if (len >= cap)
 		return cred_token_long(c, cap, e);
 	memcpy(tok, buf, len);

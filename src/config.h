@@ -76,6 +76,11 @@ int	cred_parse(struct cred *c, const char *buf, size_t len, struct err *e);
 int	config_read_file(const char *path, char *buf, size_t cap,
 	    size_t *len, const char *what, struct err *e);
 
+/* <kube-sa-dir>/name (token, ca.crt, namespace), trailing white space
+ * removed; empty is an error. */
+int	config_read_sa(const struct config *c, const char *name, char *dst,
+	    size_t cap, size_t *len, struct err *e);
+
 /*
  * Extracts the subject token from the token file's contents: text format
  * is the whole file with trailing whitespace removed; json format takes

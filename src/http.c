@@ -706,8 +706,12 @@ http_line_take(struct http_resp *r, const uint8_t *d, size_t len,
 	return nl != NULL;
 }
 
+/*
+ * Takes a header (or trailer) line, counted against HTTP_HEADER_MAX for
+ * the whole response; 1 when a line is complete, 0 when more is needed.
+ */
 static int
-http_head_feed(struct http_resp *r, const uint8_t *d, size_t len,
+http_counted_line(struct http_resp *r, const uint8_t *d, size_t len,
     size_t *pos, struct err *e)
 {
 	size_t	before = *pos;
@@ -715,11 +719,21 @@ http_head_feed(struct http_resp *r, const uint8_t *d, size_t len,
 
 	rc = http_line_take(r, d, len, pos, HTTP_HEADER_MAX - r->headtotal);
 	if (rc < 0)
-		return err_set(e, "HTTP response header block exceeds %d "
-		    "bytes (HTTP_HEADER_MAX)", HTTP_HEADER_MAX);
+		return err_set(e, "HTTP response header block%s exceeds %d "
+		    "bytes (HTTP_HEADER_MAX)", r->state == HS_TRAILERS ?
+		    " with its trailers" : "", HTTP_HEADER_MAX);
 	r->headtotal += *pos - before;
-	if (rc == 0)
-		return 0;
+	return rc;
+}
+
+static int
+http_head_feed(struct http_resp *r, const uint8_t *d, size_t len,
+    size_t *pos, struct err *e)
+{
+	int	rc;
+
+	if ((rc = http_counted_line(r, d, len, pos, e)) <= 0)
+		return rc;
 	if (r->state == HS_STATUS) {
 		r->state = HS_HEADERS;
 		return http_status_parse(r, r->head, r->headlen, e);
@@ -836,16 +850,10 @@ http_trailers_feed(struct http_resp *r, const uint8_t *d, size_t len,
     size_t *pos, struct err *e)
 {
 	struct http_field	f;
-	size_t			before = *pos;
 	int			rc;
 
-	rc = http_line_take(r, d, len, pos, HTTP_HEADER_MAX - r->headtotal);
-	if (rc < 0)
-		return err_set(e, "HTTP response header block and trailers "
-		    "exceed %d bytes (HTTP_HEADER_MAX)", HTTP_HEADER_MAX);
-	r->headtotal += *pos - before;
-	if (rc == 0)
-		return 0;
+	if ((rc = http_counted_line(r, d, len, pos, e)) <= 0)
+		return rc;
 	if (r->headlen == 2 && r->head[0] == '\r') {
 		r->state = HS_DONE;
 		return 0;

@@ -167,27 +167,6 @@ main_read_subject(struct err *e)
 	return 0;
 }
 
-/* A small file from the service-account folder, trailing space cut. */
-static int
-main_read_sa(const char *name, char *dst, size_t cap, size_t *len,
-    struct err *e)
-{
-	char	path[PATH_MAX_REGCRED + 16];
-	int	n;
-
-	n = fmt_print(path, sizeof(path), "%s/%s", R.cfg.kube_sa_dir, name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return err_set(e, "--kube-sa-dir exceeds PATH_MAX_REGCRED");
-	if (config_read_file(path, dst, cap, len, name, e) != 0)
-		return -1;
-	while (*len > 0 && (dst[*len - 1] == '\n' || dst[*len - 1] == '\r' ||
-	    dst[*len - 1] == ' ' || dst[*len - 1] == '\t'))
-		dst[--*len] = '\0';
-	if (*len == 0)
-		return err_set(e, "%s is empty", path);
-	return 0;
-}
-
 static int
 main_is_ip(const char *host)
 {
@@ -253,19 +232,20 @@ main_read_kube(struct err *e)
 	if (main_kube_target(e) != 0)
 		return -1;
 	if (t->ns[0] == '\0') {
-		if (main_read_sa("namespace", t->ns, sizeof(t->ns), &len,
-		    e) != 0)
+		if (config_read_sa(&R.cfg, "namespace", t->ns, sizeof(t->ns),
+		    &len, e) != 0)
 			return -1;
 		if (!config_namespace_ok(t->ns, len))
 			return err_set(e, "%s/namespace does not hold a valid "
 			    "namespace name", R.cfg.kube_sa_dir);
 	}
-	if (main_read_sa("token", t->token, sizeof(t->token), &t->tokenlen,
-	    e) != 0)
+	if (config_read_sa(&R.cfg, "token", t->token, sizeof(t->token),
+	    &t->tokenlen, e) != 0)
 		return -1;
 	if (log_secret_add(t->token, t->tokenlen) != 0)
 		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
-	if (main_read_sa("ca.crt", R.file, sizeof(R.file), &R.filelen, e) != 0)
+	if (config_read_sa(&R.cfg, "ca.crt", R.file, sizeof(R.file),
+	    &R.filelen, e) != 0)
 		return -1;
 	anchors_init(&R.kube);
 	return anchors_add_pem(&R.kube, R.file, R.filelen, "ca.crt", e);

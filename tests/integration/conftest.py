@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import certs
-from harness import World
+from harness import NAMESPACE, SECRET, World
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,3 +49,14 @@ def world(pki, tmp_path):
     w = World(pki, tmp_path / "world")
     yield w
     w.close()
+
+
+@pytest.fixture
+def seeded(world):
+    """A pre-existing Secret that a failed run must leave byte-identical,
+    touched by nothing but (refused) PATCH requests."""
+    world.kube.seed(NAMESPACE, SECRET)
+    snap = world.kube.snapshot(NAMESPACE, SECRET)
+    yield snap
+    assert world.kube.snapshot(NAMESPACE, SECRET) == snap, "Secret changed by a failed run"
+    assert set(world.kube.methods()) <= {"PATCH"}, world.kube.methods()

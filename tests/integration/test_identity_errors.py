@@ -9,16 +9,6 @@ import standins as S
 from harness import AUDIENCE, NAMESPACE, SECRET, expect_failure
 
 
-@pytest.fixture
-def seeded(world):
-    """A pre-existing Secret that a failed run must leave byte-identical."""
-    world.kube.seed(NAMESPACE, SECRET)
-    snap = world.kube.snapshot(NAMESPACE, SECRET)
-    yield snap
-    assert world.kube.snapshot(NAMESPACE, SECRET) == snap, "Secret changed by a failed run"
-    assert world.kube.methods() in ([], ["PATCH"] * len(world.kube.requests))
-
-
 def no_kube(world):
     assert world.kube.connections == 0, world.kube.methods()
 

@@ -7,15 +7,6 @@ import standins as S
 from harness import NAMESPACE, SECRET, expect_failure
 
 
-@pytest.fixture
-def seeded(world):
-    world.kube.seed(NAMESPACE, SECRET)
-    snap = world.kube.snapshot(NAMESPACE, SECRET)
-    yield snap
-    assert world.kube.snapshot(NAMESPACE, SECRET) == snap, "Secret changed by a failed run"
-    assert set(world.kube.methods()) <= {"PATCH"}, world.kube.methods()
-
-
 CASES = {
     "401": (S.kube_unauthorized, "HTTP 401", "Unauthorized"),
     "403": (lambda: S.kube_forbidden(NAMESPACE, SECRET), "HTTP 403",

@@ -878,6 +878,33 @@ test_read_ok(void **state)
 }
 
 static void
+test_read_sa(void **state)
+{
+	struct config	c;
+	struct err	e;
+	char		path[128], buf[64];
+	size_t		len = 99;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.kube_sa_dir, sizeof(c.kube_sa_dir), "%s", test_dir);
+	file_write("small", "bifrost \r\n\t\n", 12, path, sizeof(path));
+	assert_int_equal(config_read_sa(&c, "small", buf, sizeof(buf), &len,
+	    &e), 0);
+	assert_int_equal(len, 7);
+	assert_string_equal(buf, "bifrost");
+	file_write("empty", " \n", 2, path, sizeof(path));
+	assert_fails(config_read_sa(&c, "empty", buf, sizeof(buf), &len, &e),
+	    &e, "is empty");
+	assert_fails(config_read_sa(&c, "absent", buf, sizeof(buf), &len, &e),
+	    &e, "No such file");
+	/* the longest folder still makes a path, which the kernel refuses */
+	memset(c.kube_sa_dir, 'd', sizeof(c.kube_sa_dir) - 1);
+	assert_fails(config_read_sa(&c, "small", buf, sizeof(buf), &len, &e),
+	    &e, "small dddd");
+}
+
+static void
 test_read_errors(void **state)
 {
 	char		path[128], want[256], buf[16];
@@ -1075,6 +1102,7 @@ main(void)
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_read_ok),
+		cmocka_unit_test(test_read_sa),
 		cmocka_unit_test(test_read_errors),
 		cmocka_unit_test(test_read_file_max),
 	};
