@@ -1,11 +1,13 @@
 /*
  * config.c -- what regcred is told to do.
  *
- * Owns: the command line and its REGCRED_* variables (a flag wins), the
- * validation of every value (registry host[:port], Kubernetes names,
- * timeout, log format), the --help text, the Google external_account
- * credential configuration, reading a local file into a fixed buffer,
- * and taking the subject token out of a token file.
+ * Owns: the command line, its REGCRED_* variables and the standard
+ * variables some options also read (GOOGLE_APPLICATION_CREDENTIALS, the
+ * AZURE_* that the Azure Workload Identity webhook injects): a flag wins
+ * over REGCRED_*, which wins over the standard one. The validation of
+ * every value (registry host[:port], Kubernetes names, Azure IDs and
+ * authority, timeout, log format), the --help text, and reading the
+ * service-account folder.
  */
 #include <sys/stat.h>
 
@@ -17,16 +19,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "fmt.h"
-#include "json.h"
+#include "http.h"
 
 #define SA_DIR_DEFAULT	"/var/run/secrets/kubernetes.io/serviceaccount"
 #define TIMEOUT_MAX_S	3600
 #define DNS_LABEL_MAX	63
-#define LIFETIME_MIN_S	600
-#define LIFETIME_MAX_S	43200
-#define LIFETIME_DEF_S	3600
-#define UNIVERSE_DEF	"googleapis.com"
 
 const char config_usage[] =
 "regcred refresh [options]   exchange, then server-side apply the Secret; exit\n"
@@ -48,18 +47,28 @@ const char config_usage[] =
 "  --no-embedded-roots       trust only --ca-file (pinning, TLS-inspecting proxies)\n"
 "  --timeout SECONDS         deadline for the whole run, retries included (default 60)\n"
 "  --log-format json|text\n"
+"Entra ID hop (for a credential config whose source is Azure IMDS):\n"
+"  --azure-client-id ID      managed identity's client ID ($AZURE_CLIENT_ID)\n"
+"  --azure-tenant-id ID      its tenant ($AZURE_TENANT_ID)\n"
+"  --azure-token-file PATH   projected token for api://AzureADTokenExchange\n"
+"                            ($AZURE_FEDERATED_TOKEN_FILE; re-read every run)\n"
+"  --azure-authority-host URL  default https://login.microsoftonline.com/\n"
+"                            ($AZURE_AUTHORITY_HOST)\n"
 "\n"
 "Each option may also be set as REGCRED_<NAME> (upper-case, dashes to\n"
 "underscores, e.g. REGCRED_KUBE_SA_DIR; REGCRED_REGISTRY=a,b is a\n"
-"comma-separated list); a flag wins over its variable.\n"
-"Exit codes: 0 ok, 2 usage/config, 3 identity (token file, STS, IAM), 4 Kubernetes\n";
+"comma-separated list); a flag wins over its variable, which wins over\n"
+"the standard variable named in parentheses.\n"
+"Exit codes: 0 ok, 2 usage/config, 3 identity (token file, URL source,\n"
+"Entra ID, STS, IAM), 4 Kubernetes\n";
 
 /* ---- command line and environment ------------------------------------ */
 
 enum opt_id {
 	OPT_CRED, OPT_REGISTRY, OPT_SECRET, OPT_NAMESPACE, OPT_SA_DIR,
 	OPT_KUBE_API, OPT_SERVER_NAME, OPT_CA_FILE, OPT_NO_ROOTS,
-	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_COUNT
+	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_AZ_CLIENT, OPT_AZ_TENANT,
+	OPT_AZ_TOKEN_FILE, OPT_AZ_AUTHORITY, OPT_COUNT
 };
 
 /*
@@ -68,24 +77,27 @@ enum opt_id {
  * (and so lose its NUL) an error.
  */
 struct opt_def {
-	char	flag[20];	/* "--secret" */
-	char	env[26];	/* "REGCRED_SECRET" */
+	char	flag[24];	/* "--secret" */
+	char	env[30];	/* "REGCRED_SECRET" */
+	char	std[32];	/* a standard variable read after env, or "" */
 	char	limit[17];	/* string options: limit named in errors, */
 	char	takes_value;
 	size_t	off;		/* where the value goes in struct config */
 	size_t	cap;		/* and its size */
 };
 
-#define OPT_STR(f, v, field, lim) \
-	{ f, v, lim, 1, offsetof(struct config, field), \
+#define OPT_STD(f, v, std, field, lim) \
+	{ f, v, std, lim, 1, offsetof(struct config, field), \
 	    sizeof(((struct config *)0)->field) }
+#define OPT_STR(f, v, field, lim) OPT_STD(f, v, "", field, lim)
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic error "-Wc++-compat"
 static const struct opt_def config_opts[OPT_COUNT] = {
-	[OPT_CRED] = OPT_STR("--credential-config", "REGCRED_CREDENTIAL_CONFIG",
-	    credential_config, "PATH_MAX_REGCRED"),
-	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", "", 1, 0, 0 },
+	[OPT_CRED] = OPT_STD("--credential-config", "REGCRED_CREDENTIAL_CONFIG",
+	    "GOOGLE_APPLICATION_CREDENTIALS", credential_config,
+	    "PATH_MAX_REGCRED"),
+	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", "", "", 1, 0, 0 },
 	[OPT_SECRET] = OPT_STR("--secret", "REGCRED_SECRET", secret,
 	    "NAME_MAX_REGCRED"),
 	[OPT_NAMESPACE] = OPT_STR("--namespace", "REGCRED_NAMESPACE",
@@ -99,10 +111,20 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_CA_FILE] = OPT_STR("--ca-file", "REGCRED_CA_FILE", ca_file,
 	    "PATH_MAX_REGCRED"),
 	[OPT_NO_ROOTS] = { "--no-embedded-roots", "REGCRED_NO_EMBEDDED_ROOTS",
-	    "", 0, 0, 0 },
-	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", "", 1, 0, 0 },
-	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", "", 1, 0,
-	    0 },
+	    "", "", 0, 0, 0 },
+	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", "", "", 1, 0, 0 },
+	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", "", "", 1,
+	    0, 0 },
+	[OPT_AZ_CLIENT] = OPT_STD("--azure-client-id", "REGCRED_AZURE_CLIENT_ID",
+	    "AZURE_CLIENT_ID", az.client_id, "AZURE_ID_MAX"),
+	[OPT_AZ_TENANT] = OPT_STD("--azure-tenant-id", "REGCRED_AZURE_TENANT_ID",
+	    "AZURE_TENANT_ID", az.tenant_id, "AZURE_ID_MAX"),
+	[OPT_AZ_TOKEN_FILE] = OPT_STD("--azure-token-file",
+	    "REGCRED_AZURE_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE",
+	    az.token_file, "PATH_MAX_REGCRED"),
+	[OPT_AZ_AUTHORITY] = OPT_STD("--azure-authority-host",
+	    "REGCRED_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST",
+	    az.authority, "URL_MAX"),
 };
 #pragma GCC diagnostic pop
 
@@ -317,6 +339,52 @@ config_log_format(struct config *c, const char *v, const char *src,
 	return 0;
 }
 
+/* Azure client and tenant IDs: GUIDs, or a tenant's domain name. */
+static int
+config_azure_id_ok(const char *v)
+{
+	size_t	i;
+
+	for (i = 0; v[i] != '\0'; i++)
+		if (!is_alnum(v[i]) && v[i] != '-' && v[i] != '.')
+			return 0;
+	return i > 0;
+}
+
+/*
+ * As azure-identity normalises it: spaces and trailing '/' removed,
+ * https:// added when there is no scheme, http:// refused. Stored without
+ * the trailing '/'.
+ */
+static int
+config_authority(struct config *c, const char *v, const char *src,
+    struct err *e)
+{
+	char		*a = c->az.authority;
+	struct url	 u;
+	size_t		 len, pre = 0;
+
+	while (*v == ' ')
+		v++;
+	for (len = strlen(v); len > 0 && (v[len - 1] == ' ' ||
+	    v[len - 1] == '/'); len--)
+		;
+	if (len >= 7 && strncasecmp(v, "http://", 7) == 0)
+		return err_set(e, "%s must be an https:// URL (Entra ID is "
+		    "reached over TLS only)", src);
+	if (len < 8 || strncasecmp(v, "https://", 8) != 0)
+		pre = 8;
+	if (len + pre >= sizeof(c->az.authority))
+		return err_set(e, "%s is too long (limit URL_MAX)", src);
+	memcpy(a, "https://", pre);
+	memcpy(a + pre, v, len);
+	a[len + pre] = '\0';
+	if (url_parse(a, &u, e) != 0 || strchr(u.path, '?') != NULL)
+		return err_set(e, "%s is not a valid https URL (want e.g. "
+		    "https://login.microsoftonline.com/)", src);
+	return 0;
+}
+
 static int
 config_names_check(const struct config *c, enum opt_id id, const char *src,
     struct err *e)
@@ -324,6 +392,11 @@ config_names_check(const struct config *c, enum opt_id id, const char *src,
 	const char	*v = (const char *)c + config_opts[id].off;
 	size_t		 len = strlen(v);
 
+	if ((id == OPT_AZ_CLIENT || id == OPT_AZ_TENANT) &&
+	    !config_azure_id_ok(v))
+		return err_set(e, "%s: \"%.64s\" is not a valid Azure %s ID "
+		    "(letters, digits, '-' and '.')", src, v,
+		    id == OPT_AZ_CLIENT ? "client" : "tenant");
 	if (id == OPT_SECRET && !config_labels_ok(v, len, NAME_MAX_REGCRED, 0))
 		return err_set(e, "%s: \"%s\" is not a valid Secret name "
 		    "(lowercase letters, digits, '-' and '.', starting and "
@@ -349,6 +422,8 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 		return config_timeout(c, v, src, e);
 	case OPT_LOG_FORMAT:
 		return config_log_format(c, v, src, e);
+	case OPT_AZ_AUTHORITY:
+		return config_authority(c, v, src, e);
 	default:
 		break;
 	}
@@ -463,12 +538,11 @@ config_merge(struct config *c, struct opt_raw *r, struct err *e)
 		if ((v = config_getenv(config_opts[i].env)) != NULL) {
 			r->val[i] = v;
 			r->src[i] = config_opts[i].env;
+		} else if (config_opts[i].std[0] != '\0' &&
+		    (v = config_getenv(config_opts[i].std)) != NULL) {
+			r->val[i] = v;
+			r->src[i] = config_opts[i].std;
 		}
-	}
-	if (r->val[OPT_CRED] == NULL &&
-	    (v = config_getenv("GOOGLE_APPLICATION_CREDENTIALS")) != NULL) {
-		r->val[OPT_CRED] = v;
-		r->src[OPT_CRED] = "GOOGLE_APPLICATION_CREDENTIALS";
 	}
 	for (i = 0; i < OPT_COUNT; i++)
 		if (i != OPT_REGISTRY && r->val[i] != NULL &&
@@ -553,376 +627,6 @@ config_parse(struct config *c, int argc, char **argv, struct err *e)
 	return config_needs(c, e);
 }
 
-/* ---- local files ----------------------------------------------------- */
-
-static const char *
-config_limit_name(size_t cap)
-{
-	if (cap == FILE_MAX || cap == FILE_MAX + 1)
-		return "FILE_MAX";
-	if (cap == CA_FILE_MAX || cap == CA_FILE_MAX + 1)
-		return "CA_FILE_MAX";
-	if (cap == TOKEN_MAX || cap == TOKEN_MAX + 1)
-		return "TOKEN_MAX";
-	return "buffer size";
-}
-
-static ssize_t
-config_read_some(int fd, char *buf, size_t n)
-{
-	ssize_t	k;
-
-	do
-		k = read(fd, buf, n);
-	while (k == -1 && errno == EINTR);
-	return k;
-}
-
-static int
-config_read_fd(int fd, char *buf, size_t cap, size_t *len, const char *what,
-    const char *path, struct err *e)
-{
-	size_t	n = 0;
-	ssize_t	k;
-	char	extra;
-
-	while (n < cap - 1) {
-		k = config_read_some(fd, buf + n, cap - 1 - n);
-		if (k == -1)
-			return err_set(e, "%s %s: %s", what, path,
-			    strerror(errno));
-		if (k == 0)
-			break;
-		n += (size_t)k;
-	}
-	if (n == cap - 1) {
-		k = config_read_some(fd, &extra, 1);
-		if (k == -1)
-			return err_set(e, "%s %s: %s", what, path,
-			    strerror(errno));
-		if (k > 0)
-			return err_set(e, "%s %s: larger than %zu bytes "
-			    "(limit %s)", what, path, cap - 1,
-			    config_limit_name(cap));
-	}
-	buf[n] = '\0';
-	*len = n;
-	return 0;
-}
-
-int
-config_read_file(const char *path, char *buf, size_t cap, size_t *len,
-    const char *what, struct err *e)
-{
-	struct stat	st;
-	int		fd, rc;
-
-	*len = 0;
-	if (cap == 0)
-		return err_set(e, "%s %s: no room to read it", what, path);
-	buf[0] = '\0';
-	/* Symlinks are followed: pod volumes are ..data/ symlinks. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1)
-		return err_set(e, "%s %s: %s", what, path, strerror(errno));
-	if (fstat(fd, &st) == -1)
-		rc = err_set(e, "%s %s: %s", what, path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = err_set(e, "%s %s: not a regular file", what, path);
-	else if (st.st_size > 0 && (unsigned long long)st.st_size >= cap)
-		rc = err_set(e, "%s %s: larger than %zu bytes (limit %s)",
-		    what, path, cap - 1, config_limit_name(cap));
-	else
-		rc = config_read_fd(fd, buf, cap, len, what, path, e);
-	close(fd);
-	if (rc == -1) {
-		explicit_bzero(buf, cap);
-		*len = 0;
-	}
-	return rc;
-}
-
-/* ---- external_account credential configuration ----------------------- */
-
-static const char *
-cred_type_name(enum json_type t)
-{
-	switch (t) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_STRING:
-		return "a string";
-	case JSON_NUMBER:
-		return "a number";
-	default:
-		return "something else";
-	}
-}
-
-/* 1 found with the wanted type (*t set), 0 absent (or null when
- * optional), -1 error. */
-static int
-cred_find(const struct json *j, int obj, const char *key, const char *path,
-    enum json_type want, int required, int *t, struct err *e)
-{
-	int	r;
-
-	r = json_find(j, obj, key, t, e);
-	if (r == -1)
-		return err_prefix(e, "\"%s\"", path);
-	if (r == 1 && !required && json_type(j, *t) == JSON_NULL)
-		r = 0;
-	if (r == 0)
-		return required ? err_set(e, "\"%s\" is missing", path) : 0;
-	if (json_type(j, *t) != want)
-		return err_set(e, "\"%s\" must be %s", path,
-		    cred_type_name(want));
-	return 1;
-}
-
-/* A string field into dst; required ones must not be empty. */
-static int
-cred_str(const struct json *j, int obj, const char *key, const char *path,
-    char *dst, size_t cap, int required, struct err *e)
-{
-	size_t	n;
-	int	r, t;
-
-	dst[0] = '\0';
-	r = cred_find(j, obj, key, path, JSON_STRING, required, &t, e);
-	if (r != 1)
-		return r;
-	if (json_string(j, t, dst, cap, &n, e) == -1) {
-		if ((size_t)(j->tok[t].end - j->tok[t].start) >= cap)
-			return err_set(e, "\"%s\" is too long (at most %zu "
-			    "bytes)", path, cap - 1);
-		return err_prefix(e, "\"%s\"", path);
-	}
-	if (required && n == 0)
-		return err_set(e, "\"%s\" must not be empty", path);
-	return 1;
-}
-
-static int
-cred_type(const struct json *j, struct err *e)
-{
-	char	type[64], q[LOG_QUOTE_MAX + 4];
-	size_t	n;
-	int	r, t;
-
-	r = json_find(j, 0, "type", &t, e);
-	if (r == -1)
-		return err_prefix(e, "\"type\"");
-	if (r == 0)
-		return err_set(e, "\"type\" is missing (must be "
-		    "\"external_account\")");
-	if (json_type(j, t) != JSON_STRING)
-		return err_set(e, "\"type\" must be a string");
-	if (json_string(j, t, type, sizeof(type), &n, e) == -1)
-		return err_set(e, "\"type\" must be \"external_account\"");
-	if (strcmp(type, "external_account") != 0) {
-		log_quote(q, sizeof(q), type, n);
-		return err_set(e, "\"type\" is \"%s\", but regcred supports "
-		    "only \"external_account\"", q);
-	}
-	return 0;
-}
-
-/* https://, something after it, no spaces or control bytes. */
-static int
-cred_https(const char *url, const char *path, struct err *e)
-{
-	size_t	i;
-
-	if (strncmp(url, "https://", 8) != 0 || url[8] == '\0')
-		return err_set(e, "\"%s\" must be an https:// URL", path);
-	for (i = 0; url[i] != '\0'; i++)
-		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-			return err_set(e, "\"%s\" contains a space or control "
-			    "character", path);
-	return 0;
-}
-
-static int
-cred_urls(struct cred *c, const struct json *j, struct err *e)
-{
-	if (cred_str(j, 0, "audience", "audience", c->audience,
-	    sizeof(c->audience), 1, e) == -1 ||
-	    cred_str(j, 0, "subject_token_type", "subject_token_type",
-	    c->subject_token_type, sizeof(c->subject_token_type), 1, e) == -1 ||
-	    cred_str(j, 0, "token_url", "token_url", c->token_url,
-	    sizeof(c->token_url), 1, e) == -1 ||
-	    cred_str(j, 0, "service_account_impersonation_url",
-	    "service_account_impersonation_url", c->impersonation_url,
-	    sizeof(c->impersonation_url), 0, e) == -1)
-		return -1;
-	if (cred_https(c->token_url, "token_url", e) == -1)
-		return -1;
-	if (c->impersonation_url[0] != '\0' && cred_https(c->impersonation_url,
-	    "service_account_impersonation_url", e) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-cred_lifetime(struct cred *c, const struct json *j, struct err *e)
-{
-	const char	*path =
-	    "service_account_impersonation.token_lifetime_seconds";
-	int		 r, obj, t;
-
-	r = cred_find(j, 0, "service_account_impersonation",
-	    "service_account_impersonation", JSON_OBJECT, 0, &obj, e);
-	if (r != 1)
-		return r;
-	r = cred_find(j, obj, "token_lifetime_seconds", path, JSON_NUMBER, 0,
-	    &t, e);
-	if (r != 1)
-		return r;
-	if (json_int(j, t, LIFETIME_MIN_S, LIFETIME_MAX_S, 0, &c->lifetime_s,
-	    e) == -1)
-		return err_set(e, "\"%s\" must be a whole number of seconds "
-		    "from %d to %d", path, LIFETIME_MIN_S, LIFETIME_MAX_S);
-	return 0;
-}
-
-/* Sources regcred does not take, each with its reason. */
-static int
-cred_refuse(const struct json *j, int src, struct err *e)
-{
-	static const struct {
-		const char	*key;
-		const char	*why;
-	} no[] = {
-		{ "executable", "credential_source.executable is not "
-		    "supported (regcred runs no programs)" },
-		{ "url", "credential_source.url is not supported yet (use a "
-		    "file source)" },
-		{ "environment_id", "credential_source.environment_id (AWS) "
-		    "is not supported" },
-	};
-	size_t	i;
-	int	r, t;
-
-	for (i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
-		r = json_find(j, src, no[i].key, &t, e);
-		if (r == -1)
-			return err_prefix(e, "\"credential_source.%s\"",
-			    no[i].key);
-		if (r == 1)
-			return err_set(e, "%s", no[i].why);
-	}
-	return 0;
-}
-
-static int
-cred_format(struct cred *c, const struct json *j, int src, struct err *e)
-{
-	const char	*path = "credential_source.format.type";
-	char		 type[32];
-	int		 r, fmt;
-
-	r = cred_find(j, src, "format", "credential_source.format",
-	    JSON_OBJECT, 0, &fmt, e);
-	if (r != 1)
-		return r;
-	r = cred_str(j, fmt, "type", path, type, sizeof(type), 0, e);
-	if (r == -1)
-		return -1;
-	if (r == 0 || strcmp(type, "text") == 0) {
-		c->format = CRED_TEXT;
-		return 0;
-	}
-	if (strcmp(type, "json") != 0)
-		return err_set(e, "\"%s\" must be \"text\" or \"json\"", path);
-	c->format = CRED_JSON;
-	r = cred_str(j, fmt, "subject_token_field_name",
-	    "credential_source.format.subject_token_field_name",
-	    c->field_name, sizeof(c->field_name), 1, e);
-	return r == -1 ? -1 : 0;
-}
-
-static int
-cred_source(struct cred *c, const struct json *j, struct err *e)
-{
-	int	src, r;
-
-	if (cred_find(j, 0, "credential_source", "credential_source",
-	    JSON_OBJECT, 1, &src, e) == -1 || cred_refuse(j, src, e) == -1)
-		return -1;
-	r = cred_str(j, src, "file", "credential_source.file",
-	    c->source_file, sizeof(c->source_file), 0, e);
-	if (r == -1)
-		return -1;
-	if (r == 0)
-		return err_set(e, "\"credential_source.file\" is missing (a "
-		    "file is the only supported source)");
-	if (c->source_file[0] == '\0')
-		return err_set(e, "\"credential_source.file\" must not be "
-		    "empty");
-	return cred_format(c, j, src, e);
-}
-
-static int
-cred_optional(struct cred *c, const struct json *j, struct err *e)
-{
-	if (cred_str(j, 0, "client_id", "client_id", c->client_id,
-	    sizeof(c->client_id), 0, e) == -1 ||
-	    cred_str(j, 0, "client_secret", "client_secret", c->client_secret,
-	    sizeof(c->client_secret), 0, e) == -1 ||
-	    cred_str(j, 0, "workforce_pool_user_project",
-	    "workforce_pool_user_project", c->workforce_pool_user_project,
-	    sizeof(c->workforce_pool_user_project), 0, e) == -1 ||
-	    cred_str(j, 0, "universe_domain", "universe_domain",
-	    c->universe_domain, sizeof(c->universe_domain), 0, e) == -1)
-		return -1;
-	if (c->universe_domain[0] == '\0')
-		memcpy(c->universe_domain, UNIVERSE_DEF, sizeof(UNIVERSE_DEF));
-	if (!config_labels_ok(c->universe_domain, strlen(c->universe_domain),
-	    DNS_LABEL_MAX, 1))
-		return err_set(e, "\"universe_domain\" is not a DNS name");
-	return 0;
-}
-
-int
-cred_parse(struct cred *c, const char *buf, size_t len, struct err *e)
-{
-	struct json	j;
-
-	memset(c, 0, sizeof(*c));
-	c->lifetime_s = LIFETIME_DEF_S;
-	c->format = CRED_TEXT;
-	if (json_parse(&j, buf, len, e) == -1 ||
-	    (json_type(&j, 0) != JSON_OBJECT &&
-	    err_set(e, "not a JSON object") == -1) ||
-	    cred_type(&j, e) == -1 || cred_urls(c, &j, e) == -1 ||
-	    cred_lifetime(c, &j, e) == -1 || cred_source(c, &j, e) == -1 ||
-	    cred_optional(c, &j, e) == -1) {
-		explicit_bzero(c, sizeof(*c));
-		return err_prefix(e, "credential config");
-	}
-	return 0;
-}
-
-/* ---- the subject token ----------------------------------------------- */
-
-static int
-cred_token_long(const struct cred *c, size_t cap, struct err *e)
-{
-	return err_set(e, "token file %s: the token is longer than %zu bytes "
-	    "(limit TOKEN_MAX)", c->source_file, cap - 1);
-}
-
-/* Length of buf without its trailing spaces, tabs, CRs and LFs. */
-static size_t
-config_rtrim(const char *buf, size_t len)
-{
-	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t' ||
-	    buf[len - 1] == '\r' || buf[len - 1] == '\n'))
-		len--;
-	return len;
-}
-
 int
 config_read_sa(const struct config *c, const char *name, char *dst,
     size_t cap, size_t *len, struct err *e)
@@ -933,99 +637,19 @@ config_read_sa(const struct config *c, const char *name, char *dst,
 	n = fmt_print(path, sizeof(path), "%s/%s", c->kube_sa_dir, name);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, "--kube-sa-dir exceeds PATH_MAX_REGCRED");
-	if (config_read_file(path, dst, cap, len, name, e) != 0)
+	if (file_read(path, dst, cap, len, name, e) != 0)
 		return -1;
-	*len = config_rtrim(dst, *len);
+	*len = file_rtrim(dst, *len);
 	dst[*len] = '\0';
 	if (*len == 0)
 		return err_set(e, "%s is empty", path);
 	return 0;
 }
 
-static int
-cred_token_text(const struct cred *c, const char *buf, size_t len,
-    char *tok, size_t cap, size_t *toklen, struct err *e)
-{
-	len = config_rtrim(buf, len);
-	if (len >= cap)
-		return cred_token_long(c, cap, e);
-	memcpy(tok, buf, len);
-	tok[len] = '\0';
-	*toklen = len;
-	return 0;
-}
-
-/* Messages from json.c name byte offsets, never content; the ones
- * about the field are written here so the token is never quoted. */
-static int
-cred_token_json(const struct cred *c, const char *buf, size_t len,
-    char *tok, size_t cap, size_t *toklen, struct err *e)
-{
-	struct json	j;
-	int		r, t;
-
-	if (json_parse(&j, buf, len, e) == -1)
-		return err_prefix(e, "token file %s", c->source_file);
-	if (json_type(&j, 0) != JSON_OBJECT)
-		return err_set(e, "token file %s: not a JSON object",
-		    c->source_file);
-	r = json_find(&j, 0, c->field_name, &t, e);
-	if (r == -1)
-		return err_set(e, "token file %s: \"%s\" occurs more than once",
-		    c->source_file, c->field_name);
-	if (r == 0)
-		return err_set(e, "token file %s has no \"%s\" field",
-		    c->source_file, c->field_name);
-	if (json_type(&j, t) != JSON_STRING)
-		return err_set(e, "token file %s: \"%s\" must be a string",
-		    c->source_file, c->field_name);
-	if (json_string(&j, t, tok, cap, toklen, e) == -1) {
-		if ((size_t)(j.tok[t].end - j.tok[t].start) >= cap)
-			return cred_token_long(c, cap, e);
-		return err_set(e, "token file %s: \"%s\" is not a valid "
-		    "string", c->source_file, c->field_name);
-	}
-	return 0;
-}
-
-/* Not empty, and no control bytes (the token goes into a form body). */
-static int
-cred_token_check(const struct cred *c, const char *tok, size_t len,
-    struct err *e)
-{
-	size_t	i;
-
-	if (len == 0)
-		return err_set(e, "token file %s is empty", c->source_file);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)tok[i] < ' ' || tok[i] == 0x7f)
-			return err_set(e, "token file %s: the token contains "
-			    "a control character", c->source_file);
-	return 0;
-}
-
 int
-cred_subject_token(const struct cred *c, const char *buf, size_t len,
-    char *tok, size_t cap, size_t *toklen, struct err *e)
+config_domain_ok(const char *s, size_t len)
 {
-	int	rc;
-
-	*toklen = 0;
-	if (cap == 0)
-		return err_set(e, "token file %s: no room for the token",
-		    c->source_file);
-	tok[0] = '\0';
-	if (c->format == CRED_JSON)
-		rc = cred_token_json(c, buf, len, tok, cap, toklen, e);
-	else
-		rc = cred_token_text(c, buf, len, tok, cap, toklen, e);
-	if (rc == 0)
-		rc = cred_token_check(c, tok, *toklen, e);
-	if (rc == -1) {
-		explicit_bzero(tok, cap);
-		*toklen = 0;
-	}
-	return rc;
+	return config_labels_ok(s, len, DNS_LABEL_MAX, 1);
 }
 
 int

@@ -107,15 +107,16 @@ static struct http_resp	fetch_resp;
 void
 fetch_describe(const struct fetch_call *fc, char *dst, size_t cap)
 {
-	int	n;
+	const struct url	*u = fc->url;
+	const char		*dflt = u->plain ? "80" : "443";
+	int			 n;
 
-	n = fmt_print(dst, cap, "%s https://%s%s%s%s%s%s", fc->method,
-	    fc->url->ipv6 ? "[" : "", fc->url->host, fc->url->ipv6 ? "]" : "",
-	    strcmp(fc->url->port, "443") == 0 ? "" : ":",
-	    strcmp(fc->url->port, "443") == 0 ? "" : fc->url->port,
-	    fc->url->path);
+	n = fmt_print(dst, cap, "%s %s://%s%s%s%s%s%s", fc->method,
+	    u->plain ? "http" : "https", u->ipv6 ? "[" : "", u->host,
+	    u->ipv6 ? "]" : "", strcmp(u->port, dflt) == 0 ? "" : ":",
+	    strcmp(u->port, dflt) == 0 ? "" : u->port, u->path);
 	if (n < 0 || (size_t)n >= cap)
-		log_quote(dst, cap, fc->url->host, strlen(fc->url->host));
+		log_quote(dst, cap, u->host, strlen(u->host));
 }
 
 int
@@ -145,6 +146,7 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	p.port = fc->url->port;
 	p.server_name = fc->server_name ? fc->server_name : fc->url->host;
 	p.anchors = fc->anchors;
+	p.plain = fc->url->plain;
 	if (fetch_do(fc->step, &p, fetch_req, len, &fetch_resp, fetch_body,
 	    sizeof(fetch_body), deadline_ms, e) != 0)
 		return err_prefix(e, "%s", what);

@@ -47,7 +47,7 @@ int	fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
  */
 int	fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	    const struct http_resp **resp, struct err *e);
-/* "METHOD https://host:port/path" for messages. */
+/* "METHOD https://host:port/path" (or http://) for messages. */
 void	fetch_describe(const struct fetch_call *fc, char *dst, size_t cap);
 /* 1 for 408, 429 and 5xx. */
 int	fetch_status_retryable(int status);

@@ -20,6 +20,7 @@ _Static_assert(HTTP_CHUNK_LINE_MAX <= HTTP_HEADER_MAX,
     "chunk-size lines are collected in http_resp.head");
 
 #define HTTPS_PREFIX	"https://"
+#define HTTP_PREFIX	"http://"
 #define ULL_MAX		(~0ULL)
 
 /* One header field of a response, pointing into http_resp.head. */
@@ -220,7 +221,7 @@ url_authority_parse(const char *a, size_t n, struct url *u, struct err *e)
 	if (!u->ipv6 && url_name_check(u->host, e) < 0)
 		return -1;
 	if (pos == n) {
-		memcpy(u->port, "443", 4);
+		memcpy(u->port, u->plain ? "80" : "443", u->plain ? 3 : 4);
 		return 0;
 	}
 	if (a[pos] != ':')
@@ -243,25 +244,54 @@ url_path_set(struct url *u, const char *s, size_t len, struct err *e)
 	return 0;
 }
 
-int
-url_parse(const char *s, struct url *u, struct err *e)
+/* After the scheme: authority, then path and query. */
+static int
+url_rest_parse(const char *s, size_t len, size_t pos, struct url *u,
+    struct err *e)
 {
-	size_t	len, pos, end;
+	size_t	end;
 
-	memset(u, 0, sizeof(*u));
-	len = strnlen(s, URL_MAX);
-	if (len >= URL_MAX)
-		return err_set(e, "URL longer than %d bytes (URL_MAX)",
-		    URL_MAX - 1);
-	if (url_chars_check(s, len, e) < 0)
-		return -1;
-	pos = sizeof(HTTPS_PREFIX) - 1;
-	if (pos > len || strncasecmp(s, HTTPS_PREFIX, pos) != 0)
-		return err_set(e, "URL scheme is not https");
 	end = pos + strcspn(s + pos, "/?");
 	if (url_authority_parse(s + pos, end - pos, u, e) < 0)
 		return -1;
 	return url_path_set(u, s + end, len - end, e);
+}
+
+static int
+url_length(const char *s, size_t *len, struct err *e)
+{
+	*len = strnlen(s, URL_MAX);
+	if (*len >= URL_MAX)
+		return err_set(e, "URL longer than %d bytes (URL_MAX)",
+		    URL_MAX - 1);
+	return url_chars_check(s, *len, e);
+}
+
+int
+url_parse(const char *s, struct url *u, struct err *e)
+{
+	size_t	len, pos = sizeof(HTTPS_PREFIX) - 1;
+
+	memset(u, 0, sizeof(*u));
+	if (url_length(s, &len, e) < 0)
+		return -1;
+	if (pos > len || strncasecmp(s, HTTPS_PREFIX, pos) != 0)
+		return err_set(e, "URL scheme is not https");
+	return url_rest_parse(s, len, pos, u, e);
+}
+
+int
+url_parse_any(const char *s, struct url *u, struct err *e)
+{
+	size_t	len, pos = sizeof(HTTP_PREFIX) - 1;
+
+	memset(u, 0, sizeof(*u));
+	if (url_length(s, &len, e) < 0)
+		return -1;
+	if (pos > len || strncasecmp(s, HTTP_PREFIX, pos) != 0)
+		return url_parse(s, u, e);
+	u->plain = 1;
+	return url_rest_parse(s, len, pos, u, e);
 }
 
 int
@@ -269,7 +299,8 @@ url_hostport(const struct url *u, char *dst, size_t cap, struct err *e)
 {
 	int	dflt, n;
 
-	dflt = u->port[0] == '\0' || strcmp(u->port, "443") == 0;
+	dflt = u->port[0] == '\0' ||
+	    strcmp(u->port, u->plain ? "80" : "443") == 0;
 	n = fmt_print(dst, cap, "%s%s%s%s%s", u->ipv6 ? "[" : "", u->host,
 	    u->ipv6 ? "]" : "", dflt ? "" : ":", dflt ? "" : u->port);
 	if (n < 0 || (size_t)n >= cap)

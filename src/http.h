@@ -28,10 +28,14 @@ struct url {
 	char	port[6];		/* decimal, "443" by default */
 	char	path[URL_MAX];		/* path and query, "/" at least */
 	int	ipv6;			/* host was [bracketed] */
+	int	plain;			/* http:// (no TLS); port 80 default */
 };
 
 /* https only; no userinfo or fragment. */
 int	url_parse(const char *s, struct url *u, struct err *e);
+/* https, or http (plain set): for URL credential sources only, whose
+ * callers decide which plain hosts are allowed. */
+int	url_parse_any(const char *s, struct url *u, struct err *e);
 /* "host" or "host:port" / "[v6]:port" for a Host header. */
 int	url_hostport(const struct url *u, char *dst, size_t cap,
 	    struct err *e);

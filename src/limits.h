@@ -23,6 +23,10 @@
 #define PATH_MAX_REGCRED	1024	/* a file path */
 #define NAME_MAX_REGCRED	253	/* a Kubernetes object name / namespace */
 #define REGISTRY_MAX		16	/* --registry values */
+#define CRED_HEADERS_MAX	8	/* credential_source.headers */
+#define CRED_HEADER_NAME_MAX	64	/* one header name, with its NUL */
+#define CRED_HEADER_VALUE_MAX	1024	/* one header value, with its NUL */
+#define AZURE_ID_MAX		128	/* an Azure client or tenant ID */
 #define DOCKERCFG_MAX		16384	/* the .dockerconfigjson document */
 #define DOCKER_AUTH_MAX		(TOKEN_MAX + 64) /* "user:password" before
 					   base64 (.dockerconfigjson auth) */

@@ -2,8 +2,9 @@
  * main.c -- sequencing only.
  *
  * Reads every local input first (configuration, credential config, CA
- * files, token files), then talks to the network: STS, IAM (when the
- * config impersonates), the Kubernetes API. Maps each failure to its exit
+ * files, token files), then talks to the network: the subject token's
+ * URL or the Entra ID hop (when the source needs one), STS, IAM (when
+ * the config impersonates), the Kubernetes API. Maps each failure to its exit
  * code (2 usage/config, 3 identity, 4 Kubernetes) and is the only place
  * that exits. All secrets are wiped before exit.
  */
@@ -19,11 +20,14 @@
 #include "anchors.h"
 #include "buildinfo.h"
 #include "config.h"
+#include "cred.h"
 #include "dockercfg.h"
 #include "fmt.h"
 #include "http.h"
 #include "kube.h"
+#include "file.h"
 #include "log.h"
+#include "source.h"
 #include "sts.h"
 #include "tls.h"
 
@@ -38,13 +42,14 @@ struct run {
 	struct cred		cred;
 	struct anchors		google;		/* STS, IAM */
 	struct anchors		kube;		/* the API server */
+	struct source		source;		/* the subject token's */
 	struct kube_target	target;
 	char			file[CA_FILE_MAX];
 	size_t			filelen;
 	char			subject[TOKEN_MAX];
 	size_t			sublen;
-	struct sts_token	fed;
-	struct sts_token	access;
+	struct oauth_token	fed;
+	struct oauth_token	access;
 	char			dockercfg[DOCKERCFG_MAX];
 	size_t			cfglen;
 };
@@ -128,13 +133,32 @@ main_version(void)
 	fputs(anchors_embedded_names, stdout);
 }
 
-/* Credential config, Google-side trust anchors: exit 2 on failure. */
+static int
+main_plan_source(struct err *e)
+{
+	int	ignored;
+
+	if (source_plan(&R.source, &R.cred, &R.cfg.az, &R.google, &ignored,
+	    e) != 0)
+		return -1;
+	if (ignored)
+		log_info("config", "Azure settings ignored: the credential "
+		    "source is not Azure IMDS, so there is no Entra ID hop");
+	if (R.source.kind == SOURCE_ENTRA)
+		log_info("entra", "credential source is Azure IMDS: taking "
+		    "the Entra ID hop for client %s in tenant %s instead",
+		    R.cfg.az.client_id, R.cfg.az.tenant_id);
+	return 0;
+}
+
+/* Credential config, Google-side trust anchors, the subject token's
+ * source: exit 2 on failure. */
 static int
 main_read_config(struct err *e)
 {
 	const struct config	*c = &R.cfg;
 
-	if (config_read_file(c->credential_config, R.file, sizeof(R.file),
+	if (file_read(c->credential_config, R.file, sizeof(R.file),
 	    &R.filelen, "credential config", e) != 0 ||
 	    cred_parse(&R.cred, R.file, R.filelen, e) != 0)
 		return -1;
@@ -144,24 +168,29 @@ main_read_config(struct err *e)
 	anchors_init(&R.google);
 	if (!c->no_embedded_roots && anchors_add_embedded(&R.google, e) != 0)
 		return -1;
-	if (c->ca_file[0] == '\0')
-		return 0;
-	if (config_read_file(c->ca_file, R.file, sizeof(R.file), &R.filelen,
-	    "--ca-file", e) != 0)
+	if (c->ca_file[0] != '\0' && (file_read(c->ca_file, R.file,
+	    sizeof(R.file), &R.filelen, "--ca-file", e) != 0 ||
+	    anchors_add_pem(&R.google, R.file, R.filelen, c->ca_file, e) != 0))
 		return -1;
-	return anchors_add_pem(&R.google, R.file, R.filelen, c->ca_file, e);
+	return main_plan_source(e);
 }
 
-/* The subject token, re-read on every run: exit 3 on failure. */
+/* The subject token's local inputs, re-read on every run: exit 3. */
 static int
 main_read_subject(struct err *e)
 {
-	if (config_read_file(R.cred.source_file, R.file, sizeof(R.file),
-	    &R.filelen, "token file", e) != 0 ||
-	    cred_subject_token(&R.cred, R.file, R.filelen, R.subject,
-	    sizeof(R.subject), &R.sublen, e) != 0)
+	return source_read(&R.source, R.file, sizeof(R.file), R.subject,
+	    sizeof(R.subject), &R.sublen, e);
+}
+
+/* A URL's answer or Entra's token (nothing for a file): exit 3. */
+static int
+main_fetch_subject(int64_t deadline, struct err *e)
+{
+	if (source_fetch(&R.source, deadline, R.subject, sizeof(R.subject),
+	    &R.sublen, e) != 0)
 		return -1;
-	explicit_bzero(R.file, sizeof(R.file));
+	source_wipe(&R.source);
 	if (log_secret_add(R.subject, R.sublen) != 0)
 		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
 	return 0;
@@ -255,6 +284,10 @@ main_read_kube(struct err *e)
 static int
 main_identity(int64_t deadline, const char **step, struct err *e)
 {
+	*step = source_step(&R.source);
+	main_phase(*step, EXIT_IDENTITY);
+	if (main_fetch_subject(deadline, e) != 0)
+		return -1;
 	*step = "sts";
 	main_phase("sts", EXIT_IDENTITY);
 	if (sts_exchange(&R.cred, &R.google, R.subject, R.sublen, deadline,
@@ -325,7 +358,7 @@ main_run(void)
 	if (main_read_config(&e) != 0)
 		return fail("config", &e, EXIT_USAGE);
 	if (main_read_subject(&e) != 0)
-		return fail("subject-token", &e, EXIT_IDENTITY);
+		return fail(source_step(&R.source), &e, EXIT_IDENTITY);
 	if (refresh && main_read_kube(&e) != 0)
 		return fail("kube", &e, EXIT_KUBE);
 	deadline = tls_now_ms() + (int64_t)R.cfg.timeout_s * 1000;

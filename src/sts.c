@@ -13,71 +13,25 @@
 
 #include "buildinfo.h"
 #include "config.h"
+#include "cred.h"
 #include "dockercfg.h"
 #include "fetch.h"
 #include "fmt.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "oauth.h"
 #include "sts.h"
 
 #define STS_GRANT	"urn:ietf:params:oauth:grant-type:token-exchange"
 #define STS_REQUESTED	"urn:ietf:params:oauth:token-type:access_token"
 #define SCOPE_CLOUD	"https://www.googleapis.com/auth/cloud-platform"
 #define USER_AGENT	"regcred/" BUILD_VERSION
-#define STS_CLIENT	"regcred google-byoid-sdk source/file"
-
-struct form {
-	char	*buf;
-	size_t	 cap;
-	size_t	 len;
-	int	 failed;
-};
+#define STS_CLIENT	"regcred google-byoid-sdk source/"
 
 static char	sts_form_buf[HTTP_REQUEST_MAX];
 static char	sts_auth[TOKEN_MAX + 16];	/* "Bearer ..." / "Basic ..." */
 static char	sts_scratch[TOKEN_MAX];
-
-static void
-form_putc(struct form *f, char c)
-{
-	if (f->failed || f->len + 1 >= f->cap) {
-		f->failed = 1;
-		return;
-	}
-	f->buf[f->len++] = c;
-}
-
-/* urlencode as Python's urllib.parse.urlencode does (quote_plus). */
-static void
-form_field(struct form *f, const char *k, const char *v, size_t vlen)
-{
-	static const char	hex[] = "0123456789ABCDEF";
-	unsigned char		c;
-	size_t			i;
-
-	if (vlen == 0)
-		return;
-	if (f->len > 0)
-		form_putc(f, '&');
-	for (i = 0; k[i] != '\0'; i++)
-		form_putc(f, k[i]);
-	form_putc(f, '=');
-	for (i = 0; i < vlen; i++) {
-		c = (unsigned char)v[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~')
-			form_putc(f, (char)c);
-		else if (c == ' ')
-			form_putc(f, '+');
-		else {
-			form_putc(f, '%');
-			form_putc(f, hex[c >> 4]);
-			form_putc(f, hex[c & 15]);
-		}
-	}
-}
 
 static int
 sts_options(const struct cred *c, char *dst, size_t cap, size_t *len,
@@ -101,66 +55,31 @@ int
 sts_form(const struct cred *c, const char *subject, size_t sublen,
     char *dst, size_t cap, size_t *len, struct err *e)
 {
-	struct form	f = { dst, cap, 0, 0 };
+	struct oauth_form	f;
 	char		opts[512];
 	size_t		olen;
 
 	if (sts_options(c, opts, sizeof(opts), &olen, e) != 0)
 		return -1;
-	form_field(&f, "grant_type", STS_GRANT, strlen(STS_GRANT));
-	form_field(&f, "audience", c->audience, strlen(c->audience));
-	form_field(&f, "scope", SCOPE_CLOUD, strlen(SCOPE_CLOUD));
-	form_field(&f, "requested_token_type", STS_REQUESTED,
+	oauth_form_init(&f, dst, cap);
+	oauth_form_add(&f, "grant_type", STS_GRANT, strlen(STS_GRANT));
+	oauth_form_add(&f, "audience", c->audience, strlen(c->audience));
+	oauth_form_add(&f, "scope", SCOPE_CLOUD, strlen(SCOPE_CLOUD));
+	oauth_form_add(&f, "requested_token_type", STS_REQUESTED,
 	    strlen(STS_REQUESTED));
-	form_field(&f, "subject_token", subject, sublen);
-	form_field(&f, "subject_token_type", c->subject_token_type,
+	oauth_form_add(&f, "subject_token", subject, sublen);
+	oauth_form_add(&f, "subject_token_type", c->subject_token_type,
 	    strlen(c->subject_token_type));
-	form_field(&f, "options", opts, olen);
-	if (f.failed)
-		return err_set(e, "STS request exceeds %d bytes "
-		    "(HTTP_REQUEST_MAX)", HTTP_REQUEST_MAX);
-	dst[f.len] = '\0';
-	*len = f.len;
-	return 0;
-}
-
-/* A token goes into headers and JSON: printable ASCII, no spaces. */
-static int
-sts_token_check(const struct sts_token *t, const char *what, struct err *e)
-{
-	size_t	i;
-
-	if (t->len == 0)
-		return err_set(e, "%s is empty", what);
-	for (i = 0; i < t->len; i++)
-		if ((unsigned char)t->token[i] <= 0x20 ||
-		    (unsigned char)t->token[i] >= 0x7f)
-			return err_set(e, "%s holds a byte that is not "
-			    "printable ASCII", what);
-	return 0;
+	oauth_form_add(&f, "options", opts, olen);
+	return oauth_form_finish(&f, len, "STS request", "HTTP_REQUEST_MAX",
+	    e);
 }
 
 int
-sts_parse(const char *body, size_t len, long long now, struct sts_token *t,
-    struct err *e)
+sts_parse(const char *body, size_t len, long long now,
+    struct oauth_token *t, struct err *e)
 {
-	static struct json	j;
-	long long		expires_in;
-	int			found;
-
-	if (json_parse(&j, body, len, e) != 0)
-		return err_prefix(e, "STS answer is not JSON");
-	if (json_type(&j, 0) != JSON_OBJECT)
-		return err_set(e, "STS answer is not a JSON object");
-	if (json_get_string(&j, 0, "access_token", t->token,
-	    sizeof(t->token), &t->len, NULL, e) != 0 ||
-	    json_get_int(&j, 0, "expires_in", 1, 7 * 86400, 1, &expires_in,
-	    &found, e) != 0)
-		return err_prefix(e, "STS answer");
-	if (sts_token_check(t, "STS access_token", e) != 0)
-		return -1;
-	t->expires_at = now + (found ? expires_in : 3600);
-	return 0;
+	return oauth_parse(body, len, now, "STS", t, e);
 }
 
 int
@@ -237,7 +156,7 @@ sts_parse_time(const char *s, size_t len, long long *out)
 }
 
 int
-iam_parse(const char *body, size_t len, struct sts_token *t, struct err *e)
+iam_parse(const char *body, size_t len, struct oauth_token *t, struct err *e)
 {
 	static struct json	j;
 	char			when[64];
@@ -255,72 +174,7 @@ iam_parse(const char *body, size_t len, struct sts_token *t, struct err *e)
 	if (sts_parse_time(when, wlen, &t->expires_at) != 0)
 		return err_set(e, "IAM answer: \"expireTime\" is not an "
 		    "RFC 3339 UTC time");
-	return sts_token_check(t, "IAM accessToken", e);
-}
-
-/* "code: message" from an OAuth or a Google API error body. */
-static int
-sts_error_json(const char *body, size_t len, char *code, size_t ccap,
-    char *msg, size_t mcap)
-{
-	static struct json	j;
-	struct err		e;
-	size_t			n;
-	int			inner;
-
-	code[0] = msg[0] = '\0';
-	if (json_parse(&j, body, len, &e) != 0 || json_type(&j, 0) != JSON_OBJECT)
-		return -1;
-	if (json_find(&j, 0, "error", &inner, &e) != 1)
-		return -1;
-	if (json_type(&j, inner) == JSON_STRING) {
-		if (json_string(&j, inner, code, ccap, &n, &e) != 0)
-			return -1;
-		json_get_string(&j, 0, "error_description", msg, mcap, &n,
-		    NULL, &e);
-		return 0;
-	}
-	if (json_type(&j, inner) != JSON_OBJECT)
-		return -1;
-	json_get_string(&j, inner, "status", code, ccap, &n, NULL, &e);
-	json_get_string(&j, inner, "message", msg, mcap, &n, NULL, &e);
-	return 0;
-}
-
-void
-sts_error_message(const char *body, size_t len, char *dst, size_t cap)
-{
-	char	code[128], msg[LOG_QUOTE_MAX * 4], both[sizeof(msg) + 140];
-	int	n;
-
-	if (sts_error_json(body, len, code, sizeof(code), msg,
-	    sizeof(msg)) != 0 || (code[0] == '\0' && msg[0] == '\0')) {
-		if (len == 0)
-			log_quote(dst, cap, "(empty body)", 12);
-		else
-			log_quote(dst, cap, body, len);
-		return;
-	}
-	n = fmt_print(both, sizeof(both), "%s%s%s", code,
-	    code[0] != '\0' && msg[0] != '\0' ? ": " : "", msg);
-	if (n < 0)
-		both[0] = '\0';
-	log_quote(dst, cap, both, strnlen(both, sizeof(both)));
-}
-
-/* Checks the status of a finished call; formats the failure. */
-static int
-sts_status(const struct fetch_call *fc, const struct http_resp *r,
-    struct err *e)
-{
-	char	what[URL_MAX + 32], msg[LOG_QUOTE_MAX + 8];
-
-	if (r->status == 200)
-		return 0;
-	fetch_describe(fc, what, sizeof(what));
-	sts_error_message((const char *)r->body, r->bodylen, msg,
-	    sizeof(msg));
-	return err_set(e, "%s: HTTP %d: %s", what, r->status, msg);
+	return oauth_token_check(t, "IAM accessToken", e);
 }
 
 static int
@@ -354,12 +208,12 @@ sts_wipe(void)
 
 static int
 sts_run(const struct fetch_call *fc, int64_t deadline_ms,
-    struct sts_token *out, int iam, struct err *e)
+    struct oauth_token *out, int iam, struct err *e)
 {
 	const struct http_resp	*r;
 	char			 what[URL_MAX + 32];
 
-	if (fetch_call(fc, deadline_ms, &r, e) != 0 || sts_status(fc, r, e) != 0)
+	if (fetch_call(fc, deadline_ms, &r, e) != 0 || oauth_status(fc, r, e) != 0)
 		return -1;
 	if ((iam ? iam_parse((const char *)r->body, r->bodylen, out, e) :
 	    sts_parse((const char *)r->body, r->bodylen, (long long)time(NULL),
@@ -373,7 +227,7 @@ sts_run(const struct fetch_call *fc, int64_t deadline_ms,
 int
 sts_exchange(const struct cred *c, const struct anchors *a,
     const char *subject, size_t sublen, int64_t deadline_ms,
-    struct sts_token *out, struct err *e)
+    struct oauth_token *out, struct err *e)
 {
 	struct http_hdr		h[5];
 	struct fetch_call	fc;
@@ -387,7 +241,8 @@ sts_exchange(const struct cred *c, const struct anchors *a,
 	    "application/x-www-form-urlencoded" };
 	h[nh++] = (struct http_hdr){ "Accept", "application/json" };
 	h[nh++] = (struct http_hdr){ "User-Agent", USER_AGENT };
-	h[nh++] = (struct http_hdr){ "x-goog-api-client", STS_CLIENT };
+	h[nh++] = (struct http_hdr){ "x-goog-api-client",
+	    c->kind == CRED_URL ? STS_CLIENT "url" : STS_CLIENT "file" };
 	if (c->client_id[0] != '\0') {
 		if (sts_basic(c, e) != 0)
 			goto done;
@@ -406,8 +261,8 @@ done:
 
 int
 iam_impersonate(const struct cred *c, const struct anchors *a,
-    const struct sts_token *fed, int64_t deadline_ms,
-    struct sts_token *out, struct err *e)
+    const struct oauth_token *fed, int64_t deadline_ms,
+    struct oauth_token *out, struct err *e)
 {
 	struct http_hdr		h[4];
 	struct fetch_call	fc;

@@ -10,39 +10,30 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "limits.h"
+#include "oauth.h"
 
 struct err;
 struct cred;
 struct anchors;
 
-struct sts_token {
-	char		token[TOKEN_MAX];
-	size_t		len;
-	long long	expires_at;	/* Unix seconds */
-};
 
 /* application/x-www-form-urlencoded STS body; empty fields left out. */
 int	sts_form(const struct cred *c, const char *subject, size_t sublen,
 	    char *dst, size_t cap, size_t *len, struct err *e);
 /* Parses a 200 STS answer; now is the Unix time it arrived. */
 int	sts_parse(const char *body, size_t len, long long now,
-	    struct sts_token *t, struct err *e);
+	    struct oauth_token *t, struct err *e);
 /* {"scope":[...],"lifetime":"3600s"} */
 int	iam_body(const struct cred *c, char *dst, size_t cap, size_t *len,
 	    struct err *e);
-int	iam_parse(const char *body, size_t len, struct sts_token *t,
+int	iam_parse(const char *body, size_t len, struct oauth_token *t,
 	    struct err *e);
-/* The server's own message from an error body (OAuth error /
- * error_description, or Google's {"error":{"message","status"}}),
- * quoted safely; falls back to the raw body. */
-void	sts_error_message(const char *body, size_t len, char *dst, size_t cap);
-
 /* The network steps. Every failure names step, host, status, message. */
 int	sts_exchange(const struct cred *c, const struct anchors *a,
 	    const char *subject, size_t sublen, int64_t deadline_ms,
-	    struct sts_token *out, struct err *e);
+	    struct oauth_token *out, struct err *e);
 int	iam_impersonate(const struct cred *c, const struct anchors *a,
-	    const struct sts_token *fed, int64_t deadline_ms,
-	    struct sts_token *out, struct err *e);
+	    const struct oauth_token *fed, int64_t deadline_ms,
+	    struct oauth_token *out, struct err *e);
 
 #endif

@@ -6,7 +6,8 @@
  * ChaCha20-Poly1305 or AES-GCM; RSA and ECDSA certificates), its entropy
  * (getrandom(2), injected per connection: BearSSL is built with
  * BR_RDRAND=0 BR_USE_URANDOM=0), certificate time (the real clock), and
- * mapping BearSSL failures to messages. The engine context, the X.509
+ * mapping BearSSL failures to messages; and the same round trip over
+ * bare TCP for the link-local metadata servers that speak only HTTP. The engine context, the X.509
  * context and the I/O buffer are static (no heap) and wiped after every
  * connection.
  */
@@ -451,6 +452,62 @@ tls_loop(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 	}
 }
 
+/* Plain HTTP (link-local metadata servers): the same bounded I/O. */
+static int
+tls_plain_send(const uint8_t *req, size_t reqlen, int64_t deadline_ms,
+    struct err *e)
+{
+	size_t	sent = 0;
+	ssize_t	n;
+
+	while (sent < reqlen) {
+		n = send(tls_c.fd, req + sent, reqlen - sent, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR)) {
+			if (tls_wait(tls_c.fd, POLLOUT, tls_deadline(deadline_ms,
+			    IO_TIMEOUT_MS), "sending the request", e) != 0)
+				return -1;
+			continue;
+		}
+		return err_set(e, "send: %s", n < 0 ? strerror(errno) :
+		    "closed");
+	}
+	return 0;
+}
+
+static int
+tls_plain_recv(struct http_resp *resp, int64_t deadline_ms, int *retryable,
+    struct err *e)
+{
+	size_t	used;
+	ssize_t	n;
+	int	r;
+
+	for (;;) {
+		n = recv(tls_c.fd, tls_c.iobuf, sizeof(tls_c.iobuf), 0);
+		if (n == 0)
+			return http_resp_eof(resp, 1, e);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR)) {
+			if (tls_wait(tls_c.fd, POLLIN, tls_deadline(deadline_ms,
+			    IO_TIMEOUT_MS), "waiting for the response", e) != 0)
+				return -1;
+			continue;
+		}
+		if (n < 0)
+			return err_set(e, "recv: %s", strerror(errno));
+		r = http_resp_feed(resp, tls_c.iobuf, (size_t)n, &used, e);
+		if (r != 0) {
+			*retryable = 0;
+			return r == 1 ? 0 : -1;
+		}
+	}
+}
+
 int
 tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
     struct http_resp *resp, int64_t deadline_ms, int *retryable,
@@ -462,9 +519,16 @@ tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 	tls_c.fd = tls_connect(p, deadline_ms, e);
 	if (tls_c.fd < 0)
 		return -1;
-	r = tls_engine_start(&tls_c, p, e);
-	if (r == 0)
-		r = tls_loop(p, req, reqlen, resp, deadline_ms, retryable, e);
+	if (p->plain) {
+		r = tls_plain_send(req, reqlen, deadline_ms, e);
+		if (r == 0)
+			r = tls_plain_recv(resp, deadline_ms, retryable, e);
+	} else {
+		r = tls_engine_start(&tls_c, p, e);
+		if (r == 0)
+			r = tls_loop(p, req, reqlen, resp, deadline_ms,
+			    retryable, e);
+	}
 	close(tls_c.fd);
 	explicit_bzero(&tls_c, sizeof(tls_c));
 	tls_c.fd = -1;

@@ -18,6 +18,8 @@ struct tls_peer {
 	const char		*port;
 	const char		*server_name;	/* verified; also sent as SNI */
 	const struct anchors	*anchors;
+	int			 plain;		/* no TLS: link-local metadata
+						   servers only (cred.c) */
 };
 
 /* Seeds regcred's entropy pool from getrandom(2); call once at start. */
@@ -30,6 +32,9 @@ int64_t	tls_now_ms(void);
  * deadline_ms (monotonic). The engine, its buffers and the request copy
  * are wiped before return. On failure *retryable says whether another
  * try may help (connection and I/O failures: yes; certificate: no).
+ * With p->plain the same exchange runs over bare TCP; a body delimited
+ * by the end of the connection then counts as complete (there is no
+ * close_notify to tell a cut from an end).
  */
 int	tls_roundtrip(const struct tls_peer *p, const uint8_t *req,
 	    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
