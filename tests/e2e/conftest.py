@@ -1,8 +1,11 @@
 """pytest wiring for the e2e tests: a real control plane (etcd +
 kube-apiserver built by tests/e2e/build.sh), deploy/ applied through
-tests/e2e/overlay/, Google STS/IAM stand-ins (STS verifying the real
-service-account token against the API server's JWKS), and regcred run as the
-CronJob's container would run it.
+tests/e2e/overlay/ (the base) and through copies of deploy/overlays/aks-issuer
+and deploy/overlays/entra made as deploy/README.md says (tests/e2e/params/),
+Google STS/IAM stand-ins (STS verifying the real service-account token
+against the API server's JWKS, or for the entra overlay an Entra ID stand-in
+doing so and an STS trusting only Entra), and regcred run as the CronJob's
+container would run it.
 
 REGCRED_BIN: the regcred binary (default out/regcred of this repo).
 E2E_KUBE_APISERVER / E2E_ETCD: control-plane binaries (default: the cache of
@@ -23,7 +26,10 @@ sys.path.insert(0, str(HERE))
 
 import certs  # noqa: E402  (tests/integration)
 import kubecluster as K  # noqa: E402
-from e2e_world import Deployment, Workload, make_google  # noqa: E402
+from e2e_world import (Deployment, EntraGoogle, EntraWorkload, Workload,  # noqa: E402
+                       copy_overlay, make_google)
+
+OVERLAY_NAMESPACES = {"aks-issuer": "regcred-e2e-aks", "entra": "regcred-e2e-entra"}
 
 
 @pytest.fixture(scope="session")
@@ -85,5 +91,72 @@ def workload(cluster, deployment, google, regcred_bin, tmp_path):
     w = Workload(cluster, deployment, google, regcred_bin, tmp_path / "pod")
     w.delete_secret()
     google.reset()
+    yield w
+    w.delete_secret()
+
+
+# -- the two overlays of deploy/overlays, each in its own namespace -------------
+
+@pytest.fixture(scope="session")
+def overlay_copies(tmp_path_factory) -> dict:
+    """{overlay name: its copy with the e2e's parameters}."""
+    d = tmp_path_factory.mktemp("overlays")
+    return {n: copy_overlay(n, d, ns) for n, ns in OVERLAY_NAMESPACES.items()}
+
+
+@pytest.fixture(scope="session")
+def aks_deployment(cluster, overlay_copies):
+    return Deployment.apply(cluster, overlay_copies["aks-issuer"])
+
+
+@pytest.fixture(scope="session")
+def entra_deployment(cluster, overlay_copies):
+    return Deployment.apply(cluster, overlay_copies["entra"])
+
+
+@pytest.fixture(scope="session")
+def overlay_pki(tmp_path_factory):
+    return certs.make_pki(str(tmp_path_factory.mktemp("overlay-pki")))
+
+
+@pytest.fixture(scope="session")
+def aks_google(cluster, aks_deployment, overlay_pki):
+    g = make_google(overlay_pki, cluster, aks_deployment)
+    yield g
+    g.close()
+
+
+@pytest.fixture(scope="session")
+def entra_google(cluster, entra_deployment, overlay_pki):
+    g = EntraGoogle(overlay_pki, cluster, entra_deployment)
+    yield g
+    g.close()
+
+
+@pytest.fixture(scope="session")
+def entra_capable_bin(regcred_bin) -> str:
+    """The binary, if it has the Entra hop: an older one would not know the
+    overlay's --azure-* flags."""
+    import subprocess
+    p = subprocess.run([regcred_bin, "--help"], capture_output=True, text=True, timeout=10)
+    if "--azure-token-file" not in p.stdout + p.stderr:
+        pytest.fail(f"{regcred_bin} has no --azure-token-file: rebuild it (./build.sh)")
+    return regcred_bin
+
+
+@pytest.fixture
+def aks_workload(cluster, aks_deployment, aks_google, regcred_bin, tmp_path):
+    w = Workload(cluster, aks_deployment, aks_google, regcred_bin, tmp_path / "pod")
+    w.delete_secret()
+    aks_google.reset()
+    yield w
+    w.delete_secret()
+
+
+@pytest.fixture
+def entra_workload(cluster, entra_deployment, entra_google, entra_capable_bin, tmp_path):
+    w = EntraWorkload(cluster, entra_deployment, entra_google, entra_capable_bin, tmp_path / "pod")
+    w.delete_secret()
+    entra_google.reset()
     yield w
     w.delete_secret()

@@ -1,24 +1,68 @@
 """The e2e test world: deploy/ applied to the real API server, Google
-stand-ins that trust the cluster's service-account issuer, and regcred run
-as the CronJob's container (same args, credential config, token audience,
-in-cluster environment and service-account folder as a pod sees them).
+stand-ins that trust the cluster's service-account issuer (or Entra ID, which
+trusts it), and regcred run as the CronJob's container (same args,
+credential config, token audience, in-cluster environment and
+service-account folder as a pod sees them).
+
+The overlays in deploy/overlays/ are used as deploy/README.md tells a user
+to: copy_overlay() copies one, points `resources` at the base, sets the
+namespace and image, and puts in the e2e's params.env and credential config
+(tests/e2e/params/<overlay>/).
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.parse
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import harness as H        # tests/integration: Result, step_lines, expect_failure
 import standins as S       # tests/integration: IAM (and STS, extended in wif.py)
+import entra as E          # tests/integration: Entra ID and an STS that trusts only it
 from kubecluster import ISSUER, Cluster
 from wif import WIFSTS
 
 SA_DIR_FILES = ("token", "ca.crt", "namespace")
+REPO = Path(__file__).resolve().parents[2]
+OVERLAYS = REPO / "deploy" / "overlays"
+PARAMS = Path(__file__).resolve().parent / "params"
+
+
+def copy_overlay(name: str, dest: Path, namespace: str) -> Path:
+    """deploy/README.md's steps for deploy/overlays/NAME, done by the test:
+    copy the directory, point `resources` at the base, set `namespace` and
+    the image, replace params.env and credential-config.json with the e2e's
+    (tests/e2e/params/NAME/). Returns the copy."""
+    d = Path(dest) / name
+    shutil.copytree(OVERLAYS / name, d)
+    for f in ("params.env", "credential-config.json"):
+        shutil.copyfile(PARAMS / name / f, d / f)
+    k = (d / "kustomization.yaml").read_text()
+    base = os.path.relpath(REPO / "deploy" / "base", d)
+    for old, new in (("\n  - ../../base\n", f"\n  - {base}\n"),
+                     ("\nnamespace: bifrost\n", f"\nnamespace: {namespace}\n"),
+                     ("\n    newTag: 0.1.0\n", "\n    newName: regcred.test/regcred\n    newTag: e2e\n")):
+        assert k.count(old) == 1, \
+            f"deploy/overlays/{name}/kustomization.yaml: {old.strip()!r} is not there once " \
+            "(deploy/README.md's copy-and-edit steps no longer fit it)"
+        k = k.replace(old, new)
+    (d / "kustomization.yaml").write_text(k)
+    return d
+
+
+def arg_value(args: list, flag: str) -> str | None:
+    """The value of --flag V or --flag=V in args (None if absent)."""
+    for i, a in enumerate(args):
+        if a == flag:
+            return args[i + 1]
+        if a.startswith(flag + "="):
+            return a[len(flag) + 1:]
+    return None
 
 
 @dataclass
@@ -57,8 +101,11 @@ class Deployment:
 
     @property
     def secret_name(self) -> str:
-        a = self.args
-        return a[a.index("--secret") + 1]
+        return arg_value(self.args, "--secret")
+
+    @property
+    def registry(self) -> str:
+        return arg_value(self.args, "--registry")
 
     @property
     def service_account(self) -> str:
@@ -70,6 +117,17 @@ class Deployment:
             for src in (v.get("projected") or {}).get("sources", []):
                 if "serviceAccountToken" in src:
                     return src["serviceAccountToken"]["audience"]
+        raise AssertionError("the CronJob has no projected service-account token")
+
+    @property
+    def token_file(self) -> str:
+        """Where the pod reads its projected service-account token (the
+        audience-bound one, not the API server's)."""
+        mounts = {m["name"]: m["mountPath"] for m in self.container["volumeMounts"]}
+        for v in self.pod_spec["volumes"]:
+            for src in (v.get("projected") or {}).get("sources", []):
+                if "serviceAccountToken" in src:
+                    return f"{mounts[v['name']]}/{src['serviceAccountToken']['path']}"
         raise AssertionError("the CronJob has no projected service-account token")
 
     @property
@@ -118,6 +176,9 @@ class Google:
     def violations(self) -> list:
         return self.sts.violations + self.iam.violations
 
+    def issued(self) -> list:
+        return self.sts.issued + self.iam.issued
+
     def close(self):
         self.sts.stop()
         self.iam.stop()
@@ -125,6 +186,82 @@ class Google:
 
 def make_google(pki, cluster, dep) -> Google:
     return Google(pki, cluster, dep)
+
+
+def cluster_jwks(cluster: Cluster) -> dict:
+    st, body = cluster.request("GET", "/openid/v1/jwks", headers={"Accept": "application/jwk-set+json"})
+    assert st == 200, (st, body)
+    return body
+
+
+class EntraGoogle(Google):
+    """The entra overlay's world: Entra ID (tests/integration/entra.py) with
+    the managed identity the CronJob's --azure-client-id names, in the tenant
+    --azure-tenant-id names, whose federated credential trusts the cluster's
+    issuer for system:serviceaccount:NS:SA and audience
+    api://AzureADTokenExchange, checking the client assertion against the
+    API server's real /openid/v1/jwks; an STS whose provider trusts that
+    Entra only (issuer https://sts.windows.net/TENANT/, audience the app ID
+    URI of the credential config's IMDS URL, subject the managed identity's
+    principal ID); and IAM."""
+
+    def __init__(self, pki, cluster: Cluster, dep: Deployment):
+        cfg = dep.credential_config
+        self.pki = pki
+        self.config_template = cfg
+        url = urllib.parse.urlsplit(cfg["credential_source"]["url"])
+        self.app_id_uri = urllib.parse.parse_qs(url.query)["resource"][0]
+        self.tenant = arg_value(dep.args, "--azure-tenant-id")
+        self.client_id = arg_value(dep.args, "--azure-client-id")
+        self.subject = f"system:serviceaccount:{dep.namespace}:{dep.service_account}"
+        self.identity = E.ManagedIdentity(
+            client_id=self.client_id, principal_id=str(uuid.uuid4()),
+            federated=[E.FederatedCredential(ISSUER, self.subject)])
+        self.jwks_fetches: list[str] = []
+
+        def jwks(issuer: str) -> dict:
+            self.jwks_fetches.append(issuer)
+            assert issuer == ISSUER, issuer        # Entra found the record by iss first
+            return cluster_jwks(cluster)
+        self.entra = E.Entra(pki.rsa, tenant=self.tenant, identities=[self.identity],
+                             app_id_uris=[self.app_id_uri], jwks_fetch=jwks)
+        self.sts = E.EntraSTS(pki.rsa, cfg["audience"], entra=self.entra,
+                              app_id_uri=self.app_id_uri, principal_id=self.identity.principal_id)
+        imp = urllib.parse.urlsplit(cfg["service_account_impersonation_url"])
+        email = urllib.parse.unquote(imp.path).split("/serviceAccounts/")[1].split(":")[0]
+        self.iam = S.IAM(pki.rsa, email, self.sts)
+
+    def config_for(self, token_file=None) -> dict:
+        """The deployed credential config with Google's hosts replaced by the
+        stand-ins; the credential source (the IMDS URL) unchanged."""
+        cfg = json.loads(json.dumps(self.config_template))
+        for key, srv in (("token_url", self.sts), ("service_account_impersonation_url", self.iam)):
+            u = urllib.parse.urlsplit(cfg[key])
+            assert u.scheme == "https"
+            cfg[key] = f"{srv.base_url}{u.path}"
+        return cfg
+
+    def reset(self):
+        """No faults, and each test sees only its own requests and tokens."""
+        for srv in (self.entra, self.sts, self.iam):
+            srv.clear_faults()
+            with srv._lock:
+                for name in ("requests", "issued", "assertions", "refusals", "verified"):
+                    if isinstance(getattr(srv, name, None), list):
+                        getattr(srv, name).clear()
+        with self.entra._jwks_lock:          # fetch the API server's keys afresh
+            self.entra._keys.clear()
+        self.jwks_fetches.clear()
+
+    def violations(self) -> list:
+        return self.entra.violations + self.sts.violations + self.iam.violations
+
+    def issued(self) -> list:
+        return self.entra.issued + self.sts.issued + self.iam.issued
+
+    def close(self):
+        for s in (self.entra, self.sts, self.iam):
+            s.stop()
 
 
 class Workload:
@@ -136,13 +273,17 @@ class Workload:
         self.dir = Path(d)
         self.sa_dir = self.dir / "serviceaccount"
         self.sa_dir.mkdir(parents=True)
-        self.token_file = self.dir / "tokens" / "gcp" / "token"
+        self.token_file = self.token_path()
         self.token_file.parent.mkdir(parents=True)
         self.config_path = self.dir / "etc" / "regcred" / "credential-config.json"
         self.config_path.parent.mkdir(parents=True)
         self.secrets_seen: list[str] = []
         self.refresh_tokens()
         self.config_path.write_text(json.dumps(google.config_for(self.token_file), indent=2))
+
+    def token_path(self) -> Path:
+        """Where this workload keeps the pod's audience-bound token."""
+        return self.dir / "tokens" / "gcp" / "token"
 
     # -- tokens (real TokenRequests) ---------------------------------------------
     def create_token(self, audience: str | None = None, sa: str | None = None) -> str:
@@ -192,7 +333,7 @@ class Workload:
     def check_hygiene(self, res: H.Result):
         assert res.rc >= 0, f"regcred killed by signal {-res.rc}\n{res}"
         assert res.stdout == b"", f"refresh wrote to stdout\n{res}"
-        for tok in self.secrets_seen + self.google.sts.issued + self.google.iam.issued:
+        for tok in self.secrets_seen + self.google.issued():
             assert tok not in res.stderr, f"a token is in stderr\n{res}"
             if len(tok) >= 40:
                 assert tok[len(tok) // 2: len(tok) // 2 + 16] not in res.stderr, \
@@ -219,3 +360,26 @@ class Workload:
         while self.get_secret() is not None:
             assert time.monotonic() < deadline, "Secret not gone after delete"
             time.sleep(0.05)
+
+
+class EntraWorkload(Workload):
+    """regcred as the entra overlay's pod: the projected token for
+    api://AzureADTokenExchange kept at the pod's path (the one
+    --azure-token-file names) under the workload's folder, the CronJob's
+    args with that one path mapped there, and Entra's authority from
+    AZURE_AUTHORITY_HOST, as the webhook would inject it (the overlay leaves
+    --azure-authority-host at its default)."""
+
+    def token_path(self) -> Path:
+        return self.dir / self.dep.token_file.lstrip("/")
+
+    def env(self) -> dict:
+        e = super().env()
+        e["AZURE_AUTHORITY_HOST"] = self.google.entra.authority
+        return e
+
+    def args(self, extra=(), args=None) -> list:
+        a = list(self.dep.args if args is None else args)
+        a = [f"--azure-token-file={self.token_file}" if x.startswith("--azure-token-file=") else x
+             for x in a]
+        return super().args(extra, a)

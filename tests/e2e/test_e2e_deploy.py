@@ -1,17 +1,25 @@
 """deploy/: what the shipped manifests say, and that the CronJob's pod passes
-Pod Security `restricted` in the namespace they create."""
+Pod Security `restricted` in the namespace they create: the base (through
+tests/e2e/overlay/) and both overlays (aks-issuer, entra) as a user copies
+and edits them (tests/e2e/params/)."""
 from __future__ import annotations
 
 import copy
 import json
 import re
-import subprocess
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PROVIDER_AUD = re.compile(r"^https://iam\.googleapis\.com/projects/\d+/locations/global/"
                           r"workloadIdentityPools/[^/]+/providers/[^/]+$")
-AZURE_TOKEN = "/var/run/secrets/azure/tokens/azure-identity-token"
+AZURE_AUDIENCE = "api://AzureADTokenExchange"
+WEBHOOK_LABEL = "azure.workload.identity/use"
+WEBHOOK_TOKEN_DIR = "/var/run/secrets/azure/tokens"      # its mount path, moved across releases
+IMDS_URL = re.compile(r"^http://169\.254\.169\.254/metadata/identity/oauth2/token\?"
+                      r"api-version=2018-02-01&resource=(.+)$")
+PARAMS = Path(__file__).resolve().parent / "params"
 
 
 def render(cluster, directory: Path) -> dict:
@@ -111,13 +119,129 @@ def test_base_defaults_to_the_provider_audience(cluster):
     assert spec["containers"][0]["image"] == "ghcr.io/example/regcred:0.1.0"
 
 
-def test_azure_overlay_reproduces_the_old_wiring(cluster):
-    objs = render(cluster, REPO / "deploy" / "overlays" / "azure-workload-identity")
-    tmpl = objs["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]
-    assert tmpl["metadata"]["labels"]["azure.workload.identity/use"] == "true"
-    spec = tmpl["spec"]
-    assert not any("projected" in v for v in spec["volumes"]), spec["volumes"]
-    names = {v["name"] for v in spec["volumes"]}
-    assert {m["name"] for m in spec["containers"][0]["volumeMounts"]} <= names
-    cfg = json.loads(objs["ConfigMap"]["data"]["credential-config.json"])
-    assert cfg["credential_source"]["file"] == AZURE_TOKEN
+
+
+# -- the overlays ------------------------------------------------------------------
+
+def params(name: str) -> dict:
+    lines = (PARAMS / name / "params.env").read_text().splitlines()
+    return dict(l.split("=", 1) for l in lines if l.strip() and not l.startswith("#"))
+
+
+@pytest.fixture(params=["aks-issuer", "entra"])
+def overlay(request):
+    """(name, Deployment) of each overlay, applied as a user would."""
+    fix = {"aks-issuer": "aks_deployment", "entra": "entra_deployment"}[request.param]
+    return request.param, request.getfixturevalue(fix)
+
+
+def test_overlay_applied_without_warnings(overlay):
+    _, dep = overlay
+    assert "Warning" not in dep.apply_stderr, dep.apply_stderr
+
+
+def test_overlay_pod_is_admitted_as_restricted_without_warnings(cluster, overlay):
+    name, dep = overlay
+    ns = cluster.kubectl_json("get", "namespace", dep.namespace)
+    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    p = dry_run_create(cluster, pod_from_cronjob(dep, f"regcred-{name}-dry-run"))
+    assert p.returncode == 0, p.stderr_text
+    assert p.stderr_text.strip() == "", p.stderr_text
+    admitted = json.loads(p.stdout)
+    assert admitted["spec"]["serviceAccountName"] == params(name)["SERVICE_ACCOUNT"]
+    # deploy/README.md's first refresh: a Job from the CronJob, also without warnings
+    p = cluster.kubectl("create", "job", "--from=cronjob/regcred", "regcred-first",
+                        "-n", dep.namespace, "--dry-run=server", "-o", "json", check=False)
+    assert p.returncode == 0 and p.stderr_text.strip() == "", p.stderr_text
+
+
+def test_overlay_parameters_reach_every_place(cluster, overlay):
+    """params.env's values, none of the overlay's defaults, in the objects the
+    API server has; the parameter ConfigMap itself is not applied."""
+    name, dep = overlay
+    want = params(name)
+    sa = want["SERVICE_ACCOUNT"]
+    assert sa != "regcred" and want["SECRET_NAME"] != "ar-pull-secret"
+    assert dep.objects["ServiceAccount"]["metadata"]["name"] == sa
+    assert dep.service_account == sa
+    subjects = dep.objects["RoleBinding"]["subjects"]
+    assert subjects == [{"kind": "ServiceAccount", "name": sa, "namespace": dep.namespace}]
+    assert dep.registry == want["REGISTRY"] and dep.args.count("--registry") == 1
+    assert dep.secret_name == want["SECRET_NAME"]
+    assert dep.objects["Role"]["rules"][1]["resourceNames"] == [want["SECRET_NAME"]]
+    assert dep.container["image"] == "regcred.test/regcred:e2e"
+    cms = cluster.kubectl_json("get", "configmaps", "-n", dep.namespace)["items"]
+    assert [c["metadata"]["name"] for c in cms if c["metadata"]["name"] != "kube-root-ca.crt"] == \
+        [dep.objects["ConfigMap"]["metadata"]["name"]]
+    # the credential config is the file as gcloud wrote it, byte for byte
+    assert dep.objects["ConfigMap"]["data"]["credential-config.json"] == \
+        (PARAMS / name / "credential-config.json").read_text()
+    # the RBAC the shipped Role gives is the one the ServiceAccount gets
+    who = f"system:serviceaccount:{dep.namespace}:{sa}"
+    for verb, obj, ok in (("create", "secrets", "yes"), ("patch", f"secret/{dep.secret_name}", "yes"),
+                          ("patch", "secret/other", "no"), ("get", f"secret/{dep.secret_name}", "no")):
+        p = cluster.kubectl("auth", "can-i", verb, obj, "-n", dep.namespace, "--as", who, check=False)
+        assert p.stdout_text.strip() == ok, (verb, obj, p.stdout_text, p.stderr_text)
+
+
+def test_aks_issuer_overlay_wiring(aks_deployment):
+    """Google trusts the cluster's issuer: the pod's own token for the
+    provider's audience, read by a file credential source at a fixed path."""
+    dep = aks_deployment
+    cfg = dep.credential_config
+    assert dep.token_file == "/var/run/secrets/tokens/gcp/token"
+    assert cfg["credential_source"] == {"file": dep.token_file, "format": {"type": "text"}}
+    assert dep.token_audience == params("aks-issuer")["TOKEN_AUDIENCE"] == "https:" + cfg["audience"]
+    assert not [a for a in dep.args if a.startswith("--azure")]
+    assert WEBHOOK_LABEL not in dep.cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+
+
+def test_entra_overlay_wiring(entra_deployment):
+    """Google trusts Entra ID: the config is gcloud's --azure one (IMDS URL,
+    unchanged), the pod's own token for api://AzureADTokenExchange at a fixed
+    path of its own, the IDs as flags; nothing from the webhook."""
+    dep = entra_deployment
+    want = params("entra")
+    cfg = dep.credential_config
+    src = cfg["credential_source"]
+    m = IMDS_URL.match(src["url"])
+    assert m and m.group(1) == "api://e2e-regcred-google", src
+    assert src["headers"] == {"Metadata": "True"}
+    assert src["format"] == {"type": "json", "subject_token_field_name": "access_token"}
+    assert dep.token_audience == AZURE_AUDIENCE
+    assert dep.token_file == "/var/run/secrets/tokens/azure/token"
+    azure = [a for a in dep.args if a.startswith("--azure")]
+    assert azure == [f"--azure-client-id={want['AZURE_CLIENT_ID']}",
+                     f"--azure-tenant-id={want['AZURE_TENANT_ID']}",
+                     f"--azure-token-file={dep.token_file}"]          # authority: the default
+    # independent of the webhook: no label, no mount of its, no AZURE_* variable
+    tmpl = dep.cronjob["spec"]["jobTemplate"]["spec"]["template"]
+    assert WEBHOOK_LABEL not in tmpl["metadata"]["labels"]
+    assert not [m for m in dep.container["volumeMounts"] if m["mountPath"].startswith(WEBHOOK_TOKEN_DIR)]
+    assert not [e for e in dep.container.get("env", []) if e["name"].startswith("AZURE_")]
+    toks = [s["serviceAccountToken"] for v in dep.pod_spec["volumes"]
+            for s in (v.get("projected") or {}).get("sources", []) if "serviceAccountToken" in s]
+    assert len(toks) == 1 and toks[0]["expirationSeconds"] == 3600
+    # if the webhook is used as well, what it injects (from these) agrees
+    ann = dep.objects["ServiceAccount"]["metadata"]["annotations"]
+    assert ann["azure.workload.identity/client-id"] == want["AZURE_CLIENT_ID"]
+    assert ann["azure.workload.identity/tenant-id"] == want["AZURE_TENANT_ID"]
+
+
+def test_shipped_overlays_render_with_their_defaults(cluster):
+    """deploy/overlays/* as shipped (placeholders) render, with the parameter
+    ConfigMap left out and the base's defaults where params.env repeats them."""
+    for name in ("aks-issuer", "entra"):
+        objs = render(cluster, REPO / "deploy" / "overlays" / name)
+        assert set(objs) == {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "CronJob"}
+        spec = objs["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == "regcred"
+        assert objs["Role"]["rules"][1]["resourceNames"] == ["ar-pull-secret"]
+        assert not any(a.endswith("=from-params.env") for a in spec["containers"][0]["args"])
+        cfg = json.loads(objs["ConfigMap"]["data"]["credential-config.json"])
+        if name == "aks-issuer":
+            aud = spec["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["audience"]
+            assert aud == "https:" + cfg["audience"] and PROVIDER_AUD.match(aud)
+        else:
+            assert IMDS_URL.match(cfg["credential_source"]["url"])
+    assert not (REPO / "deploy" / "overlays" / "azure-workload-identity").exists()
