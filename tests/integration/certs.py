@@ -10,6 +10,10 @@ Google-like side (STS, IAM are reached as https://localhost:PORT):
   wrongname   leaf under the RSA intermediate for DNS:wrong.example only
   expired     leaf under the RSA intermediate, notAfter in the past
   untrusted   RSA-2048 root (not given to regcred) -> leaf DNS:localhost
+  cloud       leaf under the RSA intermediate for the real service names
+              (CLOUD_DNS: sts.googleapis.com, iamcredentials.googleapis.com,
+              login.microsoftonline.com, ...), for stand-ins reached by those
+              names inside a test network namespace (netns.py)
 Kubernetes side (reached as https://127.0.0.1:PORT, name kubernetes.default.svc):
   kube        own CA (P-256) -> serving cert with kube-apiserver's default SANs
   kube_wrongname  same CA, SANs without any kubernetes.* name
@@ -29,6 +33,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 KUBE_DNS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc",
             "kubernetes.default.svc.cluster.local"]
 KUBE_IPS = ["10.0.0.1", "127.0.0.1", "::1"]
+CLOUD_DNS = ["sts.googleapis.com", "iamcredentials.googleapis.com",
+             "login.microsoftonline.com", "login.microsoftonline.us", "localhost"]
 
 _NOW = datetime.datetime.now(datetime.timezone.utc)
 
@@ -134,6 +140,7 @@ class PKI:
     untrusted_root_file: str
     kube_ca_file: str
     both_roots_file: str     # rsa + ecdsa roots in one bundle
+    cloud: ServerCert = None  # CLOUD_DNS names, under the rsa root
 
     def google(self, variant: str) -> ServerCert:
         return getattr(self, variant)
@@ -166,6 +173,7 @@ def make_pki(directory: str) -> PKI:
     rsa_root_file = _write(os.path.join(d, "rsa-root.pem"), rsa_root.pem)
     rsa_leaf = _leaf("localhost", _rsa(2048), rsa_int, ["localhost"])
     wrong_leaf = _leaf("wrong.example", _rsa(2048), rsa_int, ["wrong.example"])
+    cloud_leaf = _leaf("sts.googleapis.com", _rsa(2048), rsa_int, CLOUD_DNS)
     expired_leaf = _leaf("localhost", _rsa(2048), rsa_int, ["localhost"],
                          not_before=_NOW - datetime.timedelta(days=120),
                          not_after=_NOW - datetime.timedelta(days=30))
@@ -205,6 +213,7 @@ def make_pki(directory: str) -> PKI:
         untrusted_root_file=un_root_file,
         kube_ca_file=kube_ca_file,
         both_roots_file=both,
+        cloud=server("cloud", cloud_leaf, [rsa_int], rsa_root_file),
     )
 
 

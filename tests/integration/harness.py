@@ -45,9 +45,16 @@ class Result:
 
 
 class World:
-    """STS, IAM and Kubernetes stand-ins plus the local files regcred reads."""
+    """STS, IAM and Kubernetes stand-ins plus the local files regcred reads.
 
-    def __init__(self, pki, directory, google_cert: str = "rsa", kube_cert: str = "kube"):
+    make_sts(cert) / make_iam(cert, sts): build other STS/IAM stand-ins
+    (entra.EntraSTS, real host names on 443 in a netns). `others`: more
+    stand-ins (Entra, IMDS, URL sources) whose violations, connections and
+    issued tokens count too and which close() stops. `run_prefix`: argv
+    that run() puts before the binary (netns.NetNS.command())."""
+
+    def __init__(self, pki, directory, google_cert: str = "rsa", kube_cert: str = "kube",
+                 make_sts=None, make_iam=None):
         self.pki = pki
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -55,8 +62,13 @@ class World:
         self.sa_token = S.fake_jwt(sub="system:serviceaccount:bifrost:regcred")
         self.client_secret = None
         self.extra_secrets: list[str] = []
-        self.sts = S.STS(pki.google(google_cert), AUDIENCE, self.subject_token)
-        self.iam = S.IAM(pki.google(google_cert), SA_EMAIL, self.sts)
+        self.others: list = []
+        self.run_prefix: list = []
+        cert = pki.google(google_cert)
+        self.sts = (make_sts(cert) if make_sts else
+                    S.STS(cert, AUDIENCE, self.subject_token))
+        self.iam = (make_iam(cert, self.sts) if make_iam else
+                    S.IAM(cert, SA_EMAIL, self.sts))
         self.kube = S.Kube(getattr(pki, kube_cert), self.sa_token)
         self.token_file = self.dir / "token"
         self.token_file.write_text(self.subject_token)
@@ -133,6 +145,8 @@ class World:
 
     def known_secrets(self) -> list:
         s = [self.subject_token, self.sa_token] + self.sts.issued + self.iam.issued
+        for o in self.others:
+            s += list(getattr(o, "issued", []))
         if self.client_secret:
             s.append(self.client_secret)
         return [x for x in s + self.extra_secrets if x]
@@ -143,7 +157,8 @@ class World:
         e.update(env or {})
         t0 = time.monotonic()
         try:
-            p = subprocess.run([str(binary)] + [str(a) for a in args], env=e, cwd=self.dir,
+            p = subprocess.run([str(a) for a in self.run_prefix] + [str(binary)] +
+                               [str(a) for a in args], env=e, cwd=self.dir,
                                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired as x:
             raise AssertionError(f"regcred did not finish within {timeout}s: {args}\n"
@@ -169,13 +184,17 @@ class World:
             assert not v, f"the stand-ins rejected regcred's requests: {v}\n{res}"
 
     def violations(self) -> list:
-        return self.sts.violations + self.iam.violations + self.kube.violations
+        v = self.sts.violations + self.iam.violations + self.kube.violations
+        for o in self.others:
+            v = v + o.violations
+        return v
 
     def network_requests(self) -> int:
-        return self.sts.connections + self.iam.connections + self.kube.connections
+        return (self.sts.connections + self.iam.connections + self.kube.connections +
+                sum(o.connections for o in self.others))
 
     def close(self):
-        for s in (self.sts, self.iam, self.kube):
+        for s in [self.sts, self.iam, self.kube] + self.others:
             s.stop()
 
 

@@ -188,11 +188,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, standin: "StandIn", bind: str = "127.0.0.1"):
+    def __init__(self, standin: "StandIn", bind: str = "127.0.0.1", port: int = 0):
         self.standin = standin
         if ":" in bind:
             self.address_family = socket.AF_INET6
-        super().__init__((bind, 0), _Handler)
+        super().__init__((bind, port), _Handler)
 
     def finish_request(self, request, client_address):
         self.standin._connection(request, client_address)
@@ -222,12 +222,14 @@ class _Handler(BaseHTTPRequestHandler):
         headers = list(self.headers.items())
         framing = self._framing(headers)
         body = b""
-        if framing is None:
+        if framing is None and self.headers["Content-Length"] is not None:
             n = int(self.headers["Content-Length"])
             body = self.rfile.read(n) if n else b""
         tls = self.connection
+        plain = not isinstance(tls, ssl.SSLSocket)      # StandIn.tls = False
         req = Request(self.command, self.path, self.request_version, headers, body,
-                      tls.version() or "", (tls.cipher() or ("",))[0],
+                      "" if plain else tls.version() or "",
+                      "" if plain else (tls.cipher() or ("",))[0],
                       getattr(tls, "_standin_sni", None), time.time())
         with st._lock:
             st.requests.append(req)
@@ -257,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
         if te:
             return Reject("request has Transfer-Encoding",
                           st.error_response(400, "Transfer-Encoding not allowed", "BadRequest"))
+        if not cl and self.command in ("GET", "HEAD"):
+            cl = ["0"]          # a GET needs no body framing
         if len(cl) != 1 or not re.fullmatch(r"[0-9]+", cl[0]):
             return Reject(f"Content-Length missing or malformed: {cl!r}",
                           Response(411, b"<!DOCTYPE html>\n<title>Error 411 (Length Required)!!1</title>\n"
@@ -331,11 +335,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StandIn:
-    """Base: TLS listener, fault queue, recording. Subclasses implement handle()."""
+    """Base: TLS listener, fault queue, recording. Subclasses implement handle().
+
+    bind/port: where to listen (port 0: ephemeral). A subclass with
+    tls = False speaks plain HTTP (cert None), e.g. a metadata server."""
     name = "standin"
     chunked = False
+    tls = True
 
-    def __init__(self, cert, host_name: str = "localhost", bind: str = "127.0.0.1"):
+    def __init__(self, cert, host_name: str = "localhost", bind: str = "127.0.0.1",
+                 port: int = 0):
         self.host_name = host_name          # what the Host header must name
         self.requests: list[Request] = []
         self.violations: list[str] = []
@@ -346,8 +355,11 @@ class StandIn:
         self._local = threading.local()
         self._stop = threading.Event()
         self._socks: list = []
-        self.set_cert(cert)
-        self._srv = _Server(self, bind)
+        if self.tls:
+            self.set_cert(cert)
+        else:
+            self.cert = None
+        self._srv = _Server(self, bind, port)
         self.port = self._srv.server_address[1]
         self._thread = threading.Thread(target=self._srv.serve_forever,
                                         kwargs={"poll_interval": 0.05},
@@ -378,11 +390,15 @@ class StandIn:
 
     @property
     def hostport(self) -> str:
+        """The Host header value: the port is left out when it is the
+        scheme's default (443, or 80 without TLS), as clients send it."""
+        if self.port == (443 if self.tls else 80):
+            return self.host_name
         return f"{self.host_name}:{self.port}"
 
     @property
     def base_url(self) -> str:
-        return f"https://{self.hostport}"
+        return f"{'https' if self.tls else 'http'}://{self.hostport}"
 
     def stop(self):
         self._stop.set()
@@ -427,6 +443,9 @@ class StandIn:
             sock.close()
             return
         sock.settimeout(15)
+        if not self.tls:
+            self._serve_plain(sock, addr, fault)
+            return
         try:
             tls = self.ctx.wrap_socket(sock, server_side=True)
         except (ssl.SSLError, OSError) as e:
@@ -443,6 +462,18 @@ class StandIn:
         finally:
             try:
                 tls.close()
+            except OSError:
+                pass
+
+    def _serve_plain(self, sock, addr, fault):
+        self._local.fault = fault
+        try:
+            _Handler(sock, addr, self._srv)
+        except OSError:
+            pass
+        finally:
+            try:
+                sock.close()
             except OSError:
                 pass
 
@@ -504,7 +535,7 @@ class STS(_Google):
     def __init__(self, cert, audience: str, subject_token: str,
                  subject_token_type: str = JWT_TYPE, client_id: str | None = None,
                  client_secret: str | None = None, workforce: bool = False,
-                 expires_in=3599):
+                 expires_in=3599, **listen):
         self.audience = audience
         self.subject_token = subject_token
         self.subject_token_type = subject_token_type
@@ -513,7 +544,7 @@ class STS(_Google):
         self.workforce = workforce
         self.expires_in = expires_in
         self.issued: list[str] = []
-        super().__init__(cert)
+        super().__init__(cert, **listen)
 
     @staticmethod
     def oauth_error(status, error, desc) -> Response:
@@ -606,14 +637,15 @@ class IAM(_Google):
     name = "iam"
     SA_PATH = re.compile(r"^/v1/projects/-/serviceAccounts/([^/]+):generateAccessToken$")
 
-    def __init__(self, cert, email: str, sts: STS | None = None, lifetime: str = "3600s"):
+    def __init__(self, cert, email: str, sts: STS | None = None, lifetime: str = "3600s",
+                 **listen):
         self.email = email
         self.sts = sts
         self.lifetime = lifetime
         self.scope = [SCOPE_CLOUD]
         self.issued: list[str] = []
         self.expire_times: list[str] = []
-        super().__init__(cert)
+        super().__init__(cert, **listen)
 
     def truncated_body(self) -> bytes:
         return b'{\n  "accessToken": "ya29.c.truncated'
@@ -943,3 +975,49 @@ class Kube(StandIn):
         if changed:
             meta["resourceVersion"] = self._next_rv()
         return 200, s
+
+
+# --------------------------------------------------------------------------
+# URL credential sources
+# --------------------------------------------------------------------------
+
+class SubjectURL(StandIn):
+    """An https `credential_source.url`: GET of one exact target answers the
+    subject token, as text or as JSON under `field`, and only when every
+    header in `headers` came exactly once with its value (as a metadata
+    server requires `Metadata: True`)."""
+    name = "url-source"
+
+    def __init__(self, cert, token: str, target: str = "/token?audience=sts", fmt: str = "text",
+                 field: str = "id_token", headers: dict | None = None, **listen):
+        self.token = token
+        self.target = target
+        self.fmt = fmt
+        self.field = field
+        self.required_headers = dict(headers or {})
+        self.issued = [token]          # a secret: must never show in regcred's output
+        super().__init__(cert, **listen)
+
+    @property
+    def url(self) -> str:
+        return self.base_url + self.target
+
+    def error_response(self, status, message, reason="") -> Response:
+        return Response(status, json.dumps({"error": message}).encode())
+
+    def handle(self, req: Request) -> Response:
+        if req.method != "GET" or req.target != self.target:
+            raise Reject(f"{req.method} {req.target}, want GET {self.target}",
+                         Response(404, b"404 page not found\n", content_type="text/plain"))
+        if req.body:
+            raise Reject("GET with a body", self.error_response(400, "unexpected body"))
+        for k, v in self.required_headers.items():
+            got = req.header_all(k)
+            if got != [v]:
+                raise Reject(f"header {k}: {got!r}, want [{v!r}]",
+                             self.error_response(400, f"missing or wrong {k} header"))
+        if self.fmt == "json":
+            body = json.dumps({"token_type": "Bearer", self.field: self.token,
+                               "expires_in": 3600}).encode()
+            return Response(200, body, content_type="application/json")
+        return Response(200, self.token.encode() + b"\n", content_type="text/plain; charset=utf-8")
