@@ -60,3 +60,38 @@ def seeded(world):
     yield snap
     assert world.kube.snapshot(NAMESPACE, SECRET) == snap, "Secret changed by a failed run"
     assert set(world.kube.methods()) <= {"PATCH"}, world.kube.methods()
+
+
+@pytest.fixture
+def az(pki, tmp_path):
+    """The Azure world in a private network namespace (azure_world.py).
+    Skips only where namespaces cannot be made (not root, tools missing)."""
+    import netns
+    why = netns.available()
+    if why:
+        pytest.skip(why)
+    from azure_world import AzureWorld
+    a = AzureWorld(pki, tmp_path / "az")
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def az_seeded(az):
+    """az with a pre-existing Secret that a failed run must leave as it was."""
+    az.world.kube.seed(NAMESPACE, SECRET)
+    snap = az.world.kube.snapshot(NAMESPACE, SECRET)
+    yield snap
+    assert az.world.kube.snapshot(NAMESPACE, SECRET) == snap, "Secret changed by a failed run"
+    assert set(az.world.kube.methods()) <= {"PATCH"}, az.world.kube.methods()
+
+
+@pytest.fixture
+def offline(world):
+    """world, but regcred runs in an empty network namespace: for configs
+    that name 169.254.169.254 and must be refused before any traffic."""
+    import shutil
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for an empty network namespace")
+    world.run_prefix = [shutil.which("unshare"), "--net"]
+    return world

@@ -33,7 +33,10 @@ CONFIGS = {
     "audience-not-string": lambda w: w.config(audience=123),
     "executable-source": lambda w: w.config(credential_source={
         "executable": {"command": "/bin/sh -c 'echo x'", "timeout_millis": 5000}}),
-    "url-source": lambda w: w.config(credential_source={"url": "http://169.254.169.254/token"}),
+    # plain http only to link-local metadata addresses (never 169.254.169.254
+    # here: that is tested inside a network namespace, test_url_source.py)
+    "url-source-http-loopback": lambda w: w.config(credential_source={
+        "url": "http://127.0.0.1:9/token"}),
     "json-format-without-field": lambda w: w.config(credential_source={
         "file": str(w.token_file), "format": {"type": "json"}}),
     "lifetime-not-number": lambda w: w.config(
