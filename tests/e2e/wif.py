@@ -11,39 +11,14 @@ provider's attribute condition accepts. Refusals use STS's own wording.
 """
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-
+import jwt_util            # tests/integration: JWT/JWK helpers shared with entra.py
 import standins as S
+from jwt_util import b64url, jwk_public_key, jwt_claims_unverified  # noqa: F401 (re-exported)
 
 CLOCK_SKEW = 60
-
-
-def b64url(s: str) -> bytes:
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-def _int(s: str) -> int:
-    return int.from_bytes(b64url(s), "big")
-
-
-def jwk_public_key(k: dict):
-    if k.get("kty") == "RSA":
-        return rsa.RSAPublicNumbers(_int(k["e"]), _int(k["n"])).public_key()
-    if k.get("kty") == "EC" and k.get("crv") == "P-256":
-        return ec.EllipticCurvePublicNumbers(_int(k["x"]), _int(k["y"]), ec.SECP256R1()).public_key()
-    raise ValueError(f"unsupported JWK {k.get('kty')}/{k.get('crv')}")
-
-
-def jwt_claims_unverified(token: str) -> dict:
-    return json.loads(b64url(token.split(".")[1]))
 
 
 class WIFSTS(S.STS):
@@ -81,27 +56,15 @@ class WIFSTS(S.STS):
 
     def _verify(self, token):
         try:
-            head_b64, body_b64, sig_b64 = (token or "").split(".")
-            head, claims = json.loads(b64url(head_b64)), json.loads(b64url(body_b64))
-            sig = b64url(sig_b64)
-        except (ValueError, TypeError):
-            return self._refuse("The incoming JWT does not match the expected format.")
-        key = self._key(head.get("kid", ""))
-        if key is None:
-            return self._refuse(f"The key ID [{head.get('kid')}] of the ID Token is not in the JWKS.")
-        signed = f"{head_b64}.{body_b64}".encode()
-        try:
-            if head.get("alg") == "RS256" and isinstance(key, rsa.RSAPublicKey):
-                key.verify(sig, signed, padding.PKCS1v15(), hashes.SHA256())
-            elif head.get("alg") == "ES256" and isinstance(key, ec.EllipticCurvePublicKey):
-                if len(sig) != 64:
-                    raise InvalidSignature()
-                key.verify(encode_dss_signature(int.from_bytes(sig[:32], "big"),
-                                                int.from_bytes(sig[32:], "big")),
-                           signed, ec.ECDSA(hashes.SHA256()))
-            else:
+            head, claims = jwt_util.verify(token or "", self._key)
+        except jwt_util.JWTError as e:
+            if e.kind == "format":
+                return self._refuse("The incoming JWT does not match the expected format.")
+            head = jwt_util.jwt_parts(token)[0]
+            if e.kind == "kid":
+                return self._refuse(f"The key ID [{head.get('kid')}] of the ID Token is not in the JWKS.")
+            if e.kind == "alg":
                 return self._refuse(f"Unsupported JWT algorithm [{head.get('alg')}].")
-        except InvalidSignature:
             return self._refuse("Invalid JWT signature.")
         if claims.get("iss") != self.issuer:
             return self._refuse(f"The issuer in ID Token [{claims.get('iss')}] does not match "
