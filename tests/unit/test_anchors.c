@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "anchors.h"
+#include "file.h"
 #include "config.h"
 #include "log.h"
 
@@ -23,7 +24,7 @@ load(const char *path, char *buf, size_t cap)
 	struct err	e;
 	size_t		len;
 
-	assert_int_equal(config_read_file(path, buf, cap, &len, "pem", &e), 0);
+	assert_int_equal(file_read(path, buf, cap, &len, "pem", &e), 0);
 	return len;
 }
 

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "file.h"
 
 #define ARGS_MAX	64
 
@@ -28,7 +29,10 @@ static const char *const test_envs[] = {
 	"REGCRED_NAMESPACE", "REGCRED_KUBE_SA_DIR", "REGCRED_KUBE_API",
 	"REGCRED_KUBE_SERVER_NAME", "REGCRED_CA_FILE",
 	"REGCRED_NO_EMBEDDED_ROOTS", "REGCRED_TIMEOUT", "REGCRED_LOG_FORMAT",
-	"GOOGLE_APPLICATION_CREDENTIALS",
+	"GOOGLE_APPLICATION_CREDENTIALS", "REGCRED_AZURE_CLIENT_ID",
+	"REGCRED_AZURE_TENANT_ID", "REGCRED_AZURE_TOKEN_FILE",
+	"REGCRED_AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
+	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
 };
 
 static char	test_dir[64];
@@ -574,240 +578,98 @@ test_usage(void **state)
 		{ "--kube-sa-dir", "/d" }, { "--kube-api", "https://k" },
 		{ "--kube-server-name", "k" }, { "--ca-file", "/ca" },
 		{ "--timeout", "9" }, { "--log-format", "json" },
+		{ "--azure-client-id", "00000000-aaaa-bbbb-cccc-000000000001" },
+		{ "--azure-tenant-id", "contoso.onmicrosoft.com" },
+		{ "--azure-token-file", "/t" },
+		{ "--azure-authority-host", "https://login.microsoftonline.us/" },
 	};
 	size_t	i;
 
 	(void)state;
 	assert_non_null(strstr(config_usage, "Exit codes: 0 ok, 2 usage/config,"
-	    " 3 identity (token file, STS, IAM), 4 Kubernetes\n"));
+	    " 3 identity (token file, URL source,\nEntra ID, STS, IAM), 4 "
+	    "Kubernetes\n"));
 	assert_non_null(strstr(config_usage, "REGCRED_<NAME>"));
 	assert_non_null(strstr(config_usage, "\n  --no-embedded-roots  "));
 	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		usage_option(opts[i][0], opts[i][1]);
 }
 
-/* ---- credential config ----------------------------------------------- */
-
-#define CRED_HEAD \
-	"{\"type\":\"external_account\"," \
-	"\"audience\":\"//iam.googleapis.com/projects/1/locations/global/" \
-	"workloadIdentityPools/p/providers/k\"," \
-	"\"subject_token_type\":\"urn:ietf:params:oauth:token-type:jwt\"," \
-	"\"token_url\":\"https://sts.googleapis.com/v1/token\","
-
-static int
-cred_doc(struct cred *c, struct err *e, const char *doc)
-{
-	memset(e, 0, sizeof(*e));
-	return cred_parse(c, doc, strlen(doc), e);
-}
-
+/* flag > REGCRED_AZURE_* > the webhook's AZURE_* variable. */
 static void
-test_cred_impersonation(void **state)
+test_azure_precedence(void **state)
 {
-	static const char doc[] = CRED_HEAD
-	    "\"service_account_impersonation_url\":\"https://iamcredentials."
-	    "googleapis.com/v1/projects/-/serviceAccounts/sa@p.iam."
-	    "gserviceaccount.com:generateAccessToken\","
-	    "\"service_account_impersonation\":{\"token_lifetime_seconds\":"
-	    "7200},\"unknown_field\":[1,{\"x\":null}],"
-	    "\"credential_source\":{\"file\":\"/var/run/token\","
-	    "\"format\":{\"type\":\"text\"}}}";
-	struct cred	c;
+	struct config	c;
 	struct err	e;
 
 	(void)state;
-	assert_int_equal(cred_doc(&c, &e, doc), 0);
-	assert_string_equal(c.audience, "//iam.googleapis.com/projects/1/"
-	    "locations/global/workloadIdentityPools/p/providers/k");
-	assert_string_equal(c.subject_token_type,
-	    "urn:ietf:params:oauth:token-type:jwt");
-	assert_string_equal(c.token_url, "https://sts.googleapis.com/v1/token");
-	assert_non_null(strstr(c.impersonation_url, "sa@p.iam."));
-	assert_int_equal(c.lifetime_s, 7200);
-	assert_string_equal(c.source_file, "/var/run/token");
-	assert_int_equal(c.format, CRED_TEXT);
-	assert_string_equal(c.client_id, "");
-	assert_string_equal(c.universe_domain, "googleapis.com");
+	setenv("AZURE_CLIENT_ID", "std-client", 1);
+	setenv("AZURE_TENANT_ID", "std-tenant", 1);
+	setenv("AZURE_FEDERATED_TOKEN_FILE", "/std/token", 1);
+	setenv("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/", 1);
+	assert_int_equal(parse(&c, &e, "token", "--credential-config=/c",
+	    NULL), 0);
+	assert_string_equal(c.az.client_id, "std-client");
+	assert_string_equal(c.az.tenant_id, "std-tenant");
+	assert_string_equal(c.az.token_file, "/std/token");
+	assert_string_equal(c.az.authority, "https://login.microsoftonline.com");
+	setenv("REGCRED_AZURE_CLIENT_ID", "rc-client", 1);
+	setenv("REGCRED_AZURE_TOKEN_FILE", "/rc/token", 1);
+	assert_int_equal(parse(&c, &e, "token", "--credential-config=/c",
+	    "--azure-token-file", "/flag/token", NULL), 0);
+	assert_string_equal(c.az.client_id, "rc-client");
+	assert_string_equal(c.az.tenant_id, "std-tenant");
+	assert_string_equal(c.az.token_file, "/flag/token");
+	/* an empty variable counts as unset: the next one applies */
+	setenv("REGCRED_AZURE_CLIENT_ID", "", 1);
+	assert_int_equal(parse(&c, &e, "token", "--credential-config=/c",
+	    NULL), 0);
+	assert_string_equal(c.az.client_id, "std-client");
+	/* a bad standard variable is named as such */
+	setenv("AZURE_TENANT_ID", "a/b", 1);
+	assert_fails(parse(&c, &e, "token", "--credential-config=/c", NULL),
+	    &e, "AZURE_TENANT_ID: \"a/b\" is not a valid Azure tenant ID");
 }
 
 static void
-test_cred_plain(void **state)
+test_azure_authority(void **state)
 {
-	static const char doc[] = CRED_HEAD
-	    "\"credential_source\":{\"file\":\"/t\\/tok\"}}";
-	struct cred	c;
-	struct err	e;
-
-	(void)state;
-	assert_int_equal(cred_doc(&c, &e, doc), 0);
-	assert_string_equal(c.impersonation_url, "");
-	assert_int_equal(c.lifetime_s, 3600);
-	assert_string_equal(c.source_file, "/t/tok");
-	assert_int_equal(c.format, CRED_TEXT);
-}
-
-static void
-test_cred_json_client(void **state)
-{
-	static const char doc[] = CRED_HEAD
-	    "\"client_id\":\"cid\",\"client_secret\":\"csec\","
-	    "\"workforce_pool_user_project\":\"proj\","
-	    "\"universe_domain\":\"example.com\","
-	    "\"service_account_impersonation_url\":null,"
-	    "\"credential_source\":{\"file\":\"/t\",\"format\":{\"type\":"
-	    "\"json\",\"subject_token_field_name\":\"id_token\"}}}";
-	struct cred	c;
-	struct err	e;
-
-	(void)state;
-	assert_int_equal(cred_doc(&c, &e, doc), 0);
-	assert_int_equal(c.format, CRED_JSON);
-	assert_string_equal(c.field_name, "id_token");
-	assert_string_equal(c.client_id, "cid");
-	assert_string_equal(c.client_secret, "csec");
-	assert_string_equal(c.workforce_pool_user_project, "proj");
-	assert_string_equal(c.universe_domain, "example.com");
-	assert_string_equal(c.impersonation_url, "");
-}
-
-static void
-test_cred_lifetime_bounds(void **state)
-{
-	static const char fmt[] = CRED_HEAD
-	    "\"service_account_impersonation\":{\"token_lifetime_seconds\":%s},"
-	    "\"credential_source\":{\"file\":\"/t\"}}";
 	static const struct {
-		const char	*v;
-		int		 ok;
+		const char	*in;
+		const char	*out;	/* NULL: refused */
 	} cases[] = {
-		{ "600", 1 }, { "43200", 1 }, { "599", 0 }, { "43201", 0 },
-		{ "3600.5", 0 }, { "\"3600\"", 0 }, { "-1", 0 }, { "1e3", 0 },
+		{ "https://login.microsoftonline.com/",
+		    "https://login.microsoftonline.com" },
+		{ " login.chinacloudapi.cn// ", "https://login.chinacloudapi.cn" },
+		{ "HTTPS://127.0.0.1:8443/x/", "HTTPS://127.0.0.1:8443/x" },
+		{ "http://login.microsoftonline.com", NULL },
+		{ "https://", NULL },
+		{ "https://a b", NULL },
+		{ "https://a/?q", NULL },
 	};
-	char		doc[1024];
-	struct cred	c;
+	struct config	c;
 	struct err	e;
+	char		arg[128];
 	size_t		i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(doc, sizeof(doc), fmt, cases[i].v);
-		if (!cases[i].ok) {
-			assert_fails(cred_doc(&c, &e, doc), &e,
-			    "token_lifetime_seconds");
+		snprintf(arg, sizeof(arg), "--azure-authority-host=%s",
+		    cases[i].in);
+		if (cases[i].out == NULL) {
+			assert_fails(parse(&c, &e, "token",
+			    "--credential-config=/c", arg, NULL), &e,
+			    "--azure-authority-host");
 			continue;
 		}
-		if (cred_doc(&c, &e, doc) != 0)
-			fail_msg("%s refused: %s", cases[i].v, e.msg);
-		assert_int_equal(c.lifetime_s, strtoll(cases[i].v, NULL, 10));
+		if (parse(&c, &e, "token", "--credential-config=/c", arg,
+		    NULL) != 0)
+			fail_msg("%s refused: %s", cases[i].in, e.msg);
+		assert_string_equal(c.az.authority, cases[i].out);
 	}
-}
-
-static void
-test_cred_must_fail(void **state)
-{
-	static const struct {
-		const char	*doc;
-		const char	*want;
-	} cases[] = {
-		{ "[]", "not a JSON object" },
-		{ "{\"type\":\"external_account\",}", "credential config: " },
-		{ "{\"type\":\"service_account\"}", "\"type\" is "
-		    "\"service_account\"" },
-		{ "{\"audience\":\"a\"}", "\"type\" is missing" },
-		{ "{\"type\":1}", "\"type\" must be a string" },
-		{ "{\"type\":\"external_account\",\"subject_token_type\":\"x\","
-		    "\"token_url\":\"https://s\",\"credential_source\":"
-		    "{\"file\":\"/t\"}}", "\"audience\" is missing" },
-		{ "{\"type\":\"external_account\",\"audience\":\"a\","
-		    "\"subject_token_type\":\"x\",\"credential_source\":"
-		    "{\"file\":\"/t\"}}", "\"token_url\" is missing" },
-		{ "{\"type\":\"external_account\",\"audience\":\"a\","
-		    "\"token_url\":\"https://s\",\"credential_source\":"
-		    "{\"file\":\"/t\"}}", "\"subject_token_type\" is missing" },
-		{ "{\"type\":\"external_account\",\"audience\":5}",
-		    "credential config: \"audience\" must be a string" },
-		{ "{\"type\":\"external_account\",\"audience\":\"\"}",
-		    "\"audience\" must not be empty" },
-		{ "{\"type\":\"external_account\",\"audience\":\"a\","
-		    "\"audience\":\"b\"}", "duplicate key" },
-		{ CRED_HEAD "\"credential_source\":{\"executable\":{\"command\":"
-		    "\"/bin/sh\"}}}", "executable is not supported" },
-		{ CRED_HEAD "\"credential_source\":{\"url\":\"http://x\"}}",
-		    "url is not supported" },
-		{ CRED_HEAD "\"credential_source\":{\"environment_id\":"
-		    "\"aws1\"}}", "environment_id" },
-		{ CRED_HEAD "\"credential_source\":{}}",
-		    "\"credential_source.file\" is missing" },
-		{ CRED_HEAD "\"credential_source\":{\"file\":7}}",
-		    "\"credential_source.file\" must be a string" },
-		{ CRED_HEAD "\"credential_source\":\"/t\"}",
-		    "\"credential_source\" must be an object" },
-		{ CRED_HEAD "\"x\":1}", "\"credential_source\" is missing" },
-		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
-		    "{\"type\":\"xml\"}}}", "must be \"text\" or \"json\"" },
-		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
-		    "{\"type\":\"json\"}}}", "subject_token_field_name\" is "
-		    "missing" },
-		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\",\"format\":"
-		    "\"json\"}}", "\"credential_source.format\" must be an "
-		    "object" },
-		{ CRED_HEAD "\"client_id\":3,\"credential_source\":{\"file\":"
-		    "\"/t\"}}", "\"client_id\" must be a string" },
-		{ CRED_HEAD "\"service_account_impersonation_url\":\"http://"
-		    "iam/x\",\"credential_source\":{\"file\":\"/t\"}}",
-		    "\"service_account_impersonation_url\" must be an https://" },
-		{ CRED_HEAD "\"service_account_impersonation\":3600,"
-		    "\"credential_source\":{\"file\":\"/t\"}}",
-		    "\"service_account_impersonation\" must be an object" },
-		{ CRED_HEAD "\"universe_domain\":\"a/b\",\"credential_source\":"
-		    "{\"file\":\"/t\"}}", "universe_domain" },
-		{ "{\"type\":\"external_account\",\"audience\":\"a\","
-		    "\"subject_token_type\":\"x\",\"token_url\":"
-		    "\"http://sts.googleapis.com/v1/token\"}",
-		    "\"token_url\" must be an https:// URL" },
-		{ "{\"type\":\"external_account\",\"audience\":\"a\","
-		    "\"subject_token_type\":\"x\",\"token_url\":"
-		    "\"https://sts/a b\"}", "\"token_url\" contains a space" },
-	};
-	struct cred	c;
-	struct err	e;
-	size_t		i;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		memset(&c, 'x', sizeof(c));
-		if (cred_doc(&c, &e, cases[i].doc) != -1)
-			fail_msg("case %zu accepted", i);
-		if (strncmp(e.msg, "credential config: ", 19) != 0 ||
-		    strstr(e.msg, cases[i].want) == NULL)
-			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.msg,
-			    cases[i].want);
-	}
-}
-
-static void
-test_cred_too_long(void **state)
-{
-	static char	doc[URL_MAX + 512];
-	char		aud[URL_MAX + 1];
-	struct cred	c;
-	struct err	e;
-
-	(void)state;
-	memset(aud, 'a', sizeof(aud));
-	aud[URL_MAX - 1] = '\0';
-	snprintf(doc, sizeof(doc), "{\"type\":\"external_account\","
-	    "\"audience\":\"%s\",\"subject_token_type\":\"x\",\"token_url\":"
-	    "\"https://s\",\"credential_source\":{\"file\":\"/t\"}}", aud);
-	assert_int_equal(cred_doc(&c, &e, doc), 0);
-	assert_int_equal(strlen(c.audience), URL_MAX - 1);
-	aud[URL_MAX - 1] = 'a';
-	aud[URL_MAX] = '\0';
-	snprintf(doc, sizeof(doc), "{\"type\":\"external_account\","
-	    "\"audience\":\"%s\",\"subject_token_type\":\"x\",\"token_url\":"
-	    "\"https://s\",\"credential_source\":{\"file\":\"/t\"}}", aud);
-	assert_fails(cred_doc(&c, &e, doc), &e, "\"audience\" is too long");
+	assert_fails(parse(&c, &e, "token", "--credential-config=/c",
+	    "--azure-client-id", "x y", NULL), &e, "not a valid Azure client "
+	    "ID");
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -860,18 +722,18 @@ test_read_ok(void **state)
 
 	(void)state;
 	file_write("small", "hello\n", 6, path, sizeof(path));
-	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(path, buf, sizeof(buf), &len,
 	    "token file", &e), 0);
 	assert_int_equal(len, 6);
 	assert_string_equal(buf, "hello\n");
 	snprintf(link, sizeof(link), "%s/link", test_dir);
 	assert_int_equal(symlink("small", link), 0);
 	memset(buf, 'z', sizeof(buf));
-	assert_int_equal(config_read_file(link, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(link, buf, sizeof(buf), &len,
 	    "token file", &e), 0);
 	assert_string_equal(buf, "hello\n");
 	file_write("empty", "", 0, path, sizeof(path));
-	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(path, buf, sizeof(buf), &len,
 	    "token file", &e), 0);
 	assert_int_equal(len, 0);
 	assert_string_equal(buf, "");
@@ -913,25 +775,25 @@ test_read_errors(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/missing", test_dir);
-	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(path, buf, sizeof(buf), &len,
 	    "token file", &e), -1);
 	snprintf(want, sizeof(want), "token file %s: No such file or "
 	    "directory", path);
 	assert_string_equal(e.msg, want);
 	snprintf(path, sizeof(path), "%s/sub", test_dir);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	assert_fails(file_read(path, buf, sizeof(buf), &len,
 	    "credential config", &e), &e, "not a regular file");
 	assert_non_null(strstr(e.msg, path));
-	assert_fails(config_read_file("/dev/null", buf, sizeof(buf), &len,
+	assert_fails(file_read("/dev/null", buf, sizeof(buf), &len,
 	    "ca file", &e), &e, "ca file /dev/null: not a regular file");
 	/* cap 16: 15 bytes fit, 16 do not */
 	file_write("exact", "123456789012345", 15, path, sizeof(path));
-	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(path, buf, sizeof(buf), &len,
 	    "token file", &e), 0);
 	assert_int_equal(len, 15);
 	file_write("over", "1234567890123456", 16, path, sizeof(path));
-	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	assert_fails(file_read(path, buf, sizeof(buf), &len,
 	    "token file", &e), &e, "larger than 15 bytes");
 	assert_int_equal(len, 0);
 }
@@ -947,124 +809,12 @@ test_read_file_max(void **state)
 	(void)state;
 	memset(data, 'd', sizeof(data));
 	file_write("big", data, sizeof(data), path, sizeof(path));
-	assert_fails(config_read_file(path, buf, sizeof(buf), &len,
+	assert_fails(file_read(path, buf, sizeof(buf), &len,
 	    "credential config", &e), &e, "FILE_MAX");
 	file_write("big", data, sizeof(data) - 1, path, sizeof(path));
-	assert_int_equal(config_read_file(path, buf, sizeof(buf), &len,
+	assert_int_equal(file_read(path, buf, sizeof(buf), &len,
 	    "credential config", &e), 0);
 	assert_int_equal(len, FILE_MAX - 1);
-}
-
-/* ---- subject token --------------------------------------------------- */
-
-#define SECRET_MARK	"s3cr3tTOKENbytes"
-
-static void
-cred_text(struct cred *c)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->source_file, sizeof(c->source_file), "/sa/token");
-	c->format = CRED_TEXT;
-}
-
-static void
-cred_json(struct cred *c, const char *field)
-{
-	cred_text(c);
-	c->format = CRED_JSON;
-	snprintf(c->field_name, sizeof(c->field_name), "%s", field);
-}
-
-static int
-token_of(const struct cred *c, const char *buf, char *tok, size_t cap,
-    size_t *len, struct err *e)
-{
-	memset(e, 0, sizeof(*e));
-	return cred_subject_token(c, buf, strlen(buf), tok, cap, len, e);
-}
-
-static void
-test_token_text(void **state)
-{
-	char		tok[TOKEN_MAX];
-	struct cred	c;
-	struct err	e;
-	size_t		len;
-
-	(void)state;
-	cred_text(&c);
-	assert_int_equal(token_of(&c, "eyJhbGc.x.y\r\n \t\n", tok, sizeof(tok),
-	    &len, &e), 0);
-	assert_string_equal(tok, "eyJhbGc.x.y");
-	assert_int_equal(len, 11);
-	assert_int_equal(token_of(&c, "abc", tok, sizeof(tok), &len, &e), 0);
-	assert_string_equal(tok, "abc");
-	assert_fails(token_of(&c, "", tok, sizeof(tok), &len, &e), &e,
-	    "token file /sa/token is empty");
-	assert_fails(token_of(&c, " \n\r\n", tok, sizeof(tok), &len, &e), &e,
-	    "is empty");
-	assert_fails(token_of(&c, SECRET_MARK "\001x\n", tok, sizeof(tok),
-	    &len, &e), &e, "control character");
-	assert_null(strstr(e.msg, SECRET_MARK));
-	assert_int_equal(len, 0);
-	assert_string_equal(tok, "");
-}
-
-static void
-test_token_text_limit(void **state)
-{
-	static char	data[TOKEN_MAX + 2];
-	char		tok[TOKEN_MAX];
-	struct cred	c;
-	struct err	e;
-	size_t		len;
-
-	(void)state;
-	cred_text(&c);
-	memset(data, 'a', TOKEN_MAX - 1);
-	memcpy(data + TOKEN_MAX - 1, "\n", 2);
-	assert_int_equal(token_of(&c, data, tok, sizeof(tok), &len, &e), 0);
-	assert_int_equal(len, TOKEN_MAX - 1);
-	memcpy(data + TOKEN_MAX - 1, "a\n", 3);
-	assert_fails(token_of(&c, data, tok, sizeof(tok), &len, &e), &e,
-	    "TOKEN_MAX");
-	assert_null(strstr(e.msg, "aaaa"));
-}
-
-static void
-test_token_json(void **state)
-{
-	char		tok[TOKEN_MAX], big[TOKEN_MAX + 64];
-	struct cred	c;
-	struct err	e;
-	size_t		len, n;
-
-	(void)state;
-	cred_json(&c, "access_token");
-	assert_int_equal(token_of(&c, "{\"x\":1,\"access_token\":\"ab\\/c\"}\n",
-	    tok, sizeof(tok), &len, &e), 0);
-	assert_string_equal(tok, "ab/c");
-	assert_int_equal(len, 4);
-	assert_fails(token_of(&c, "{\"id_token\":\"" SECRET_MARK "\"}", tok,
-	    sizeof(tok), &len, &e), &e, "no \"access_token\" field");
-	assert_null(strstr(e.msg, SECRET_MARK));
-	assert_fails(token_of(&c, "{\"access_token\":5}", tok, sizeof(tok),
-	    &len, &e), &e, "\"access_token\" must be a string");
-	assert_fails(token_of(&c, "{\"access_token\":\"\"}", tok, sizeof(tok),
-	    &len, &e), &e, "is empty");
-	assert_fails(token_of(&c, "{\"access_token\":\"" SECRET_MARK "\"",
-	    tok, sizeof(tok), &len, &e), &e, "token file /sa/token");
-	assert_null(strstr(e.msg, SECRET_MARK));
-	assert_fails(token_of(&c, "[\"" SECRET_MARK "\"]", tok, sizeof(tok),
-	    &len, &e), &e, "not a JSON object");
-	assert_fails(token_of(&c, "", tok, sizeof(tok), &len, &e), &e,
-	    "token file /sa/token");
-	n = (size_t)snprintf(big, sizeof(big), "{\"access_token\":\"");
-	memset(big + n, 'b', TOKEN_MAX);
-	memcpy(big + n + TOKEN_MAX, "\"}", 3);
-	assert_fails(token_of(&c, big, tok, sizeof(tok), &len, &e), &e,
-	    "TOKEN_MAX");
-	assert_null(strstr(e.msg, "bbbb"));
 }
 
 int
@@ -1088,17 +838,8 @@ main(void)
 		cmocka_unit_test_setup(test_no_embedded_roots, env_clear),
 		cmocka_unit_test_setup(test_value_limits, env_clear),
 		cmocka_unit_test_setup(test_usage, env_clear),
-	};
-	const struct CMUnitTest creds[] = {
-		cmocka_unit_test(test_cred_impersonation),
-		cmocka_unit_test(test_cred_plain),
-		cmocka_unit_test(test_cred_json_client),
-		cmocka_unit_test(test_cred_lifetime_bounds),
-		cmocka_unit_test(test_cred_must_fail),
-		cmocka_unit_test(test_cred_too_long),
-		cmocka_unit_test(test_token_text),
-		cmocka_unit_test(test_token_text_limit),
-		cmocka_unit_test(test_token_json),
+		cmocka_unit_test_setup(test_azure_precedence, env_clear),
+		cmocka_unit_test_setup(test_azure_authority, env_clear),
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_read_ok),
@@ -1109,8 +850,6 @@ main(void)
 	int	failed;
 
 	failed = cmocka_run_group_tests_name("config args", args, NULL, NULL);
-	failed += cmocka_run_group_tests_name("config creds", creds, NULL,
-	    NULL);
 	failed += cmocka_run_group_tests_name("config files", files, dir_make,
 	    dir_remove);
 	return failed != 0;

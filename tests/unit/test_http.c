@@ -849,6 +849,42 @@ test_url_invalid(void **state)
 	assert_non_null(strstr(err.msg, "userinfo"));
 }
 
+/* url_parse_any: http too (port 80, plain), everything else as url_parse. */
+static void
+test_url_any(void **state)
+{
+	static const char	*const bad[] = { "http://", "http://u@h/",
+	    "http://h/#f", "ftp://h/", "http:/h", "httpx://h/", "" };
+	struct url		u;
+	char			hp[64];
+	size_t			i;
+
+	(void)state;
+	assert_int_equal(url_parse_any("http://169.254.169.254/metadata/"
+	    "identity/oauth2/token?resource=api://x", &u, &err), 0);
+	assert_int_equal(u.plain, 1);
+	assert_string_equal(u.host, "169.254.169.254");
+	assert_string_equal(u.port, "80");
+	assert_string_equal(u.path, "/metadata/identity/oauth2/token?"
+	    "resource=api://x");
+	assert_int_equal(url_hostport(&u, hp, sizeof(hp), &err), 0);
+	assert_string_equal(hp, "169.254.169.254");
+	assert_int_equal(url_parse_any("HTTP://[fd00:ec2::254]:443/x", &u,
+	    &err), 0);
+	assert_int_equal(u.plain, 1);
+	assert_int_equal(u.ipv6, 1);
+	assert_int_equal(url_hostport(&u, hp, sizeof(hp), &err), 0);
+	assert_string_equal(hp, "[fd00:ec2::254]:443");
+	assert_int_equal(url_parse_any("https://h/x", &u, &err), 0);
+	assert_int_equal(u.plain, 0);
+	assert_string_equal(u.port, "443");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (url_parse_any(bad[i], &u, &err) != -1)
+			fail_msg("url %zu (%s) accepted", i, bad[i]);
+	/* url_parse itself still refuses http */
+	assert_int_equal(url_parse("http://169.254.169.254/", &u, &err), -1);
+}
+
 static void
 test_url_limits(void **state)
 {
@@ -930,6 +966,7 @@ main(void)
 		cmocka_unit_test(test_url_valid),
 		cmocka_unit_test(test_url_invalid),
 		cmocka_unit_test(test_url_limits),
+		cmocka_unit_test(test_url_any),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

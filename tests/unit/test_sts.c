@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "cred.h"
 #include "log.h"
 #include "sts.h"
 
@@ -88,7 +88,7 @@ test_sts_parse_ok(void **state)
 	    "access_token\",\"token_type\":\"Bearer\",\"expires_in\":3599}";
 	static const char	s[] = "{\"access_token\":\"tok\","
 	    "\"expires_in\":\"120\"}";
-	struct sts_token	t;
+	struct oauth_token	t;
 	struct err		e;
 
 	(void)state;
@@ -117,7 +117,7 @@ test_sts_parse_bad(void **state)
 		"{\"access_token\":\"ab\",\"access_token\":\"cd\"}",
 		"{\"access_token\":\"ab\",}",
 	};
-	struct sts_token	t;
+	struct oauth_token	t;
 	struct err		e;
 	size_t			i;
 
@@ -160,7 +160,7 @@ test_iam_parse(void **state)
 		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00+01:00\"}",
 		"{\"expireTime\":\"2026-11-29T17:00:00Z\"}",
 	};
-	struct sts_token	t;
+	struct oauth_token	t;
 	struct err		e;
 	size_t			i;
 
@@ -185,13 +185,13 @@ test_error_messages(void **state)
 	char			m[LOG_QUOTE_MAX + 8];
 
 	(void)state;
-	sts_error_message(oauth, sizeof(oauth) - 1, m, sizeof(m));
+	oauth_error_message(oauth, sizeof(oauth) - 1, m, sizeof(m));
 	assert_string_equal(m, "invalid_grant: The audience does not match.");
-	sts_error_message(google, sizeof(google) - 1, m, sizeof(m));
+	oauth_error_message(google, sizeof(google) - 1, m, sizeof(m));
 	assert_string_equal(m, "PERMISSION_DENIED: Permission denied");
-	sts_error_message(raw, sizeof(raw) - 1, m, sizeof(m));
+	oauth_error_message(raw, sizeof(raw) - 1, m, sizeof(m));
 	assert_string_equal(m, "<html> Bad Gateway </html>");
-	sts_error_message("", 0, m, sizeof(m));
+	oauth_error_message("", 0, m, sizeof(m));
 	assert_string_equal(m, "(empty body)");
 }
 
