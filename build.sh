@@ -433,9 +433,15 @@ e2e_tests() {
 }
 
 py_deps() {
-	need_pkgs python3 openssl
-	python3 -c 'import pytest, cryptography' 2>/dev/null ||
-		python3 -m pip install -q -r tests/requirements.txt
+	# iproute2, util-linux and mount: the network and mount namespaces
+	# the integration suite puts Azure IMDS and the cloud names in
+	need_pkgs python3 openssl iproute2 util-linux mount
+	python3 -c 'import pytest, cryptography, azure.identity' 2>/dev/null &&
+		return 0
+	need_pkgs python3-pip
+	python3 -m pip install -q -r tests/requirements.txt ||
+		python3 -m pip install -q --break-system-packages \
+			-r tests/requirements.txt
 }
 
 cmd_test() {
