@@ -135,6 +135,13 @@ class Deployment:
         return json.loads(self.objects["ConfigMap"]["data"]["credential-config.json"])
 
 
+def cluster_jwks(cluster: Cluster) -> dict:
+    """The API server's service-account keys, as an OIDC relying party fetches them."""
+    st, body = cluster.request("GET", "/openid/v1/jwks", headers={"Accept": "application/jwk-set+json"})
+    assert st == 200, (st, body)
+    return body
+
+
 class Google:
     """STS (verifying like Workload Identity Federation) and IAM stand-ins for
     the provider and service account named in the deployed credential config."""
@@ -145,14 +152,9 @@ class Google:
         self.provider_audience = "https:" + cfg["audience"]   # WIF's default allowed audience
         self.subject = f"system:serviceaccount:{dep.namespace}:{dep.service_account}"
 
-        def jwks():
-            st, body = cluster.request("GET", "/openid/v1/jwks",
-                                       headers={"Accept": "application/jwk-set+json"})
-            assert st == 200, (st, body)
-            return body
         self.sts = WIFSTS(pki.rsa, cfg["audience"], issuer=ISSUER,
                           allowed_audiences=[self.provider_audience], subject=self.subject,
-                          jwks_fetch=jwks)
+                          jwks_fetch=lambda: cluster_jwks(cluster))
         imp = urllib.parse.urlsplit(cfg["service_account_impersonation_url"])
         email = urllib.parse.unquote(imp.path).split("/serviceAccounts/")[1].split(":")[0]
         self.iam = S.IAM(pki.rsa, email, self.sts)
@@ -186,12 +188,6 @@ class Google:
 
 def make_google(pki, cluster, dep) -> Google:
     return Google(pki, cluster, dep)
-
-
-def cluster_jwks(cluster: Cluster) -> dict:
-    st, body = cluster.request("GET", "/openid/v1/jwks", headers={"Accept": "application/jwk-set+json"})
-    assert st == 200, (st, body)
-    return body
 
 
 class EntraGoogle(Google):
