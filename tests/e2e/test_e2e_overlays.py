@@ -116,6 +116,17 @@ def test_entra_overlay_flags_win_over_the_webhooks_variables(entra_workload, ent
     assert entra_form(g)["client_assertion"] == w.token_file.read_text().strip()
 
 
+def test_entra_authority_from_regcred_variable_wins_over_the_standard_one(entra_workload,
+                                                                         entra_google):
+    """flag > REGCRED_* > AZURE_*: REGCRED_AZURE_AUTHORITY_HOST names the
+    stand-in, AZURE_AUTHORITY_HOST a port where nothing listens."""
+    w, g = entra_workload, entra_google
+    res = w.run(env={"REGCRED_AZURE_AUTHORITY_HOST": g.entra.authority,
+                     "AZURE_AUTHORITY_HOST": "https://localhost:1/"})
+    assert res.rc == 0, res
+    assert len(g.entra.issued) == 1
+
+
 def test_entra_refuses_another_serviceaccounts_token(entra_workload, entra_google, cluster):
     """The federated credential names this ServiceAccount: a real token of
     another one in the same namespace is refused by Entra (AADSTS700213),
