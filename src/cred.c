@@ -8,6 +8,8 @@
  * instead) and which it refuses, and taking the subject token out of what
  * a source yields.
  */
+#include <arpa/inet.h>
+
 #include <string.h>
 #include <strings.h>
 
@@ -323,6 +325,19 @@ cred_query(const char *path, const char *key, char *dst, size_t cap)
 	return v == end && n > 0 ? 1 : -1;
 }
 
+/* 169.254.169.254 or [fd00:ec2::254], however the v6 one is written. */
+static int
+cred_metadata_host(const struct url *u)
+{
+	struct in6_addr	a, m;
+
+	if (!u->ipv6)
+		return strcmp(u->host, IMDS_V4) == 0;
+	return inet_pton(AF_INET6, u->host, &a) == 1 &&
+	    inet_pton(AF_INET6, IMDS_V6, &m) == 1 &&
+	    memcmp(&a, &m, sizeof(a)) == 0;
+}
+
 /* https anywhere; plain http only to a link-local metadata server. */
 static int
 cred_url(struct cred *c, struct err *e)
@@ -333,7 +348,7 @@ cred_url(struct cred *c, struct err *e)
 		return err_prefix(e, "\"credential_source.url\"");
 	if (!u.plain)
 		return 0;
-	if (strcmp(u.host, IMDS_V4) != 0 && strcmp(u.host, IMDS_V6) != 0)
+	if (!cred_metadata_host(&u))
 		return err_set(e, "\"credential_source.url\": plain http:// is "
 		    "allowed only to the link-local metadata servers "
 		    "(%s, [%s]); use https://", IMDS_V4, IMDS_V6);

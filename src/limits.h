@@ -11,6 +11,8 @@
 #define LOG_QUOTE_MAX		200	/* server text quoted in an error */
 #define LOG_LINE_MAX		1024	/* one log line */
 #define LOG_SECRETS_MAX		8	/* secrets redacted from every line */
+#define LOG_PIECE_MIN		12	/* a piece of a secret this long is
+					   redacted wherever it appears */
 
 #define FILE_MAX		65536	/* credential config, token file */
 #define CA_FILE_MAX		262144	/* one PEM bundle (--ca-file, ca.crt) */
@@ -43,6 +45,7 @@
 
 #define TLS_IOBUF_MAX		BR_SSL_BUFSIZE_BIDI /* BearSSL I/O buffer */
 #define TLS_RSA_MIN_BYTES	256	/* RSA keys in certificates: 2048 bits */
+#define X509_LEAF_MAX		16384	/* a server's own certificate (DER) */
 #define CONNECT_TIMEOUT_MS	10000	/* one TCP connect */
 #define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */

@@ -1,13 +1,15 @@
 /*
  * log.c -- error messages and the log lines on stderr.
  *
- * Owns: struct err formatting, quoting of untrusted server text, the list
- * of secrets that must never be printed, and redaction of every line
- * (registered secrets, and anything shaped like a JWT or a Google access
- * token). Text lines read "regcred: LEVEL STEP: MESSAGE"; JSON lines are
+ * Owns: quoting of untrusted server text, the list of secrets that must
+ * never be printed, and redaction of every line: registered secrets, whole
+ * or cut or any piece of LOG_PIECE_MIN bytes (found through a bit filter
+ * of their pieces' hashes, so a line costs one hash per byte), anything
+ * shaped like a JWT or a Google access token, and control bytes. Text lines read "regcred: LEVEL STEP: MESSAGE"; JSON lines are
  * one object each with time, level, step and msg.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +21,7 @@
 #define REDACTED	"[REDACTED]"
 #define SECRET_MIN	8	/* shorter strings are not registered */
 #define JWT_MIN		20	/* "eyJ" + this many token bytes is a JWT */
+#define PIECE_BITS	16	/* the piece filter: 2^16 bits, 8 KiB */
 
 struct secret {
 	const char	*s;
@@ -27,53 +30,29 @@ struct secret {
 
 static struct secret	log_secrets[LOG_SECRETS_MAX];
 static size_t		log_nsecrets;
+/* Bit h set when some LOG_PIECE_MIN-byte piece of a secret hashes to h:
+ * a line is searched for pieces only where its own piece's bit is set. */
+static uint8_t		log_pieces[(1 << PIECE_BITS) / 8];
 static enum log_format	log_fmt = LOG_TEXT;
 
-/* Marks a message vsnprintf cut short; clears one it could not format. */
-static void
-err_finish(struct err *e, int n)
+/* FNV-1a of one piece, folded to PIECE_BITS. */
+static unsigned
+log_piece_hash(const char *s)
 {
-	if (n < 0)
-		e->msg[0] = '\0';
-	else if ((size_t)n >= sizeof(e->msg))
-		memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
-}
+	uint32_t	h = 2166136261u;
+	size_t		i;
 
-int
-err_set(struct err *e, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	n = fmt_vprint(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	err_finish(e, n);
-	return -1;
-}
-
-int
-err_prefix(struct err *e, const char *fmt, ...)
-{
-	char	pre[ERR_MSG_MAX];
-	char	old[ERR_MSG_MAX];
-	va_list	ap;
-	int	n;
-
-	memcpy(old, e->msg, sizeof(old));
-	old[sizeof(old) - 1] = '\0';
-	va_start(ap, fmt);
-	n = fmt_vprint(pre, sizeof(pre), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		pre[0] = '\0';
-	err_finish(e, fmt_print(e->msg, sizeof(e->msg), "%s: %s", pre, old));
-	return -1;
+	for (i = 0; i < LOG_PIECE_MIN; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return (unsigned)((h ^ h >> PIECE_BITS) & ((1u << PIECE_BITS) - 1));
 }
 
 int
 log_secret_add(const char *s, size_t len)
 {
+	size_t		i;
+	unsigned	h;
+
 	if (len < SECRET_MIN)
 		return 0;
 	if (log_nsecrets == LOG_SECRETS_MAX)
@@ -81,6 +60,10 @@ log_secret_add(const char *s, size_t len)
 	log_secrets[log_nsecrets].s = s;
 	log_secrets[log_nsecrets].len = len;
 	log_nsecrets++;
+	for (i = 0; len >= LOG_PIECE_MIN && i <= len - LOG_PIECE_MIN; i++) {
+		h = log_piece_hash(s + i);
+		log_pieces[h / 8] |= (uint8_t)(1u << (h % 8));
+	}
 	return 0;
 }
 
@@ -88,7 +71,47 @@ void
 log_secret_clear(void)
 {
 	explicit_bzero(log_secrets, sizeof(log_secrets));
+	explicit_bzero(log_pieces, sizeof(log_pieces));
 	log_nsecrets = 0;
+}
+
+/* Where the LOG_PIECE_MIN bytes at p occur in the secret, or -1. */
+static long
+log_piece_find(const struct secret *sec, const char *p)
+{
+	size_t	i;
+
+	for (i = 0; i + LOG_PIECE_MIN <= sec->len; i++)
+		if (sec->s[i] == p[0] &&
+		    memcmp(sec->s + i, p, LOG_PIECE_MIN) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Bytes from s[pos] that continue a piece of a registered secret. */
+static size_t
+log_piece_at(const char *s, size_t len, size_t pos)
+{
+	unsigned	 h;
+	size_t		 i, n, off;
+	long		 hit;
+
+	if (len - pos < LOG_PIECE_MIN)
+		return 0;
+	h = log_piece_hash(s + pos);
+	if (!(log_pieces[h / 8] & (1u << (h % 8))))
+		return 0;
+	for (i = 0; i < log_nsecrets; i++) {
+		if ((hit = log_piece_find(&log_secrets[i], s + pos)) < 0)
+			continue;
+		off = (size_t)hit;
+		for (n = LOG_PIECE_MIN; n < len - pos &&
+		    off + n < log_secrets[i].len &&
+		    s[pos + n] == log_secrets[i].s[off + n]; n++)
+			;
+		return n;
+	}
+	return 0;
 }
 
 static int
@@ -99,12 +122,23 @@ log_is_tokchar(unsigned char c)
 	    c == '~' || c == '+' || c == '/' || c == '=';
 }
 
+/* Bytes that make a word go on: a token after one is inside a word. */
+static int
+log_is_wordchar(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+	    c == '~';
+}
+
 /* Length of a token-shaped string at s[pos..len), 0 if none. */
 static size_t
 log_token_at(const char *s, size_t len, size_t pos)
 {
 	size_t	i, n;
 
+	if ((n = log_piece_at(s, len, pos)) > 0)
+		return n;
 	for (i = 0; i < log_nsecrets; i++) {
 		/* a secret cut short by the end of the text still counts */
 		n = log_secrets[i].len;
@@ -114,7 +148,7 @@ log_token_at(const char *s, size_t len, size_t pos)
 		    memcmp(s + pos, log_secrets[i].s, n) == 0)
 			return n;
 	}
-	if (pos > 0 && log_is_tokchar((unsigned char)s[pos - 1]))
+	if (pos > 0 && log_is_wordchar((unsigned char)s[pos - 1]))
 		return 0;
 	if (len - pos >= 5 && memcmp(s + pos, "ya29.", 5) == 0)
 		n = 5;
@@ -248,6 +282,19 @@ log_line_json(char *line, size_t cap, const char *level, const char *step,
 	return w.len + 1;
 }
 
+/* Copies len bytes of src, a control byte becoming a space: no value
+ * (a flag, an escaped "\n" in a config) can start a line of its own. */
+static void
+log_clean(char *dst, const char *src, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' :
+		    src[i];
+	dst[len] = '\0';
+}
+
 static void
 log_emit(const char *level, const char *step, const char *msg)
 {
@@ -256,8 +303,7 @@ log_emit(const char *level, const char *step, const char *msg)
 	size_t		len;
 
 	len = strnlen(msg, sizeof(m) - 1);
-	memcpy(m, msg, len);
-	m[len] = '\0';
+	log_clean(m, msg, len);
 	log_redact(m, sizeof(m));
 	if (log_fmt == LOG_TEXT)
 		len = log_line_text(line, sizeof(line), level, step, m);
@@ -279,7 +325,10 @@ log_info(const char *step, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = fmt_vprint(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	err_finish(&e, n);
+	if (n < 0)
+		e.msg[0] = '\0';
+	else if ((size_t)n >= sizeof(e.msg))
+		memcpy(e.msg + sizeof(e.msg) - 4, "...", 4);
 	log_emit("info", step, e.msg);
 }
 

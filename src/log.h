@@ -1,29 +1,22 @@
 /*
- * log.h -- errors and logging.
+ * log.h -- logging (struct err itself lives in err.h, a leaf).
  *
- * Modules report failure by returning -1 with a message in a struct err;
- * only main.c prints it and exits. Every line printed goes through
- * log_redact: control bytes are dropped, registered secrets and anything
- * shaped like a token are replaced by "[REDACTED]".
+ * Every line printed goes through log_redact and loses its control bytes:
+ * registered secrets (whole, cut short, or any piece of at least
+ * LOG_PIECE_MIN bytes) and anything shaped like a token (a JWT, a Google
+ * access token, also right after '=', '/', '+' or ':') are replaced by
+ * "[REDACTED]".
  */
 #ifndef REGCRED_LOG_H
 #define REGCRED_LOG_H
 
 #include <stddef.h>
+#include "err.h"
 #include "limits.h"
 
-struct err {
-	char	msg[ERR_MSG_MAX];
-};
 
 enum log_format { LOG_TEXT, LOG_JSON };
 
-/* Formats into e->msg (truncation is marked with "..."); returns -1. */
-int	err_set(struct err *e, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
-/* Prepends "prefix: " to the message already in e; returns -1. */
-int	err_prefix(struct err *e, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
 
 /*
  * Copies at most LOG_QUOTE_MAX bytes of untrusted src into dst (NUL
@@ -32,7 +25,8 @@ int	err_prefix(struct err *e, const char *fmt, ...)
  */
 void	log_quote(char *dst, size_t cap, const char *src, size_t len);
 
-/* Secrets that must never be printed; the memory must outlive its use. */
+/* Secrets that must never be printed; the memory must outlive its use
+ * and must not change while registered. */
 int	log_secret_add(const char *s, size_t len);
 void	log_secret_clear(void);
 

@@ -8,6 +8,9 @@
  * code (2 usage/config, 3 identity, 4 Kubernetes) and is the only place
  * that exits. All secrets are wiped before exit.
  */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 
 #include <signal.h>
@@ -179,14 +182,20 @@ main_read_config(struct err *e)
 static int
 main_read_subject(struct err *e)
 {
-	return source_read(&R.source, R.file, sizeof(R.file), R.subject,
-	    sizeof(R.subject), &R.sublen, e);
+	if (source_read(&R.source, R.file, sizeof(R.file), R.subject,
+	    sizeof(R.subject), &R.sublen, e) != 0)
+		return -1;
+	if (R.sublen > 0 && log_secret_add(R.subject, R.sublen) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	return 0;
 }
 
 /* A URL's answer or Entra's token (nothing for a file): exit 3. */
 static int
 main_fetch_subject(int64_t deadline, struct err *e)
 {
+	if (R.source.kind == SOURCE_FILE)
+		return 0;
 	if (source_fetch(&R.source, deadline, R.subject, sizeof(R.subject),
 	    &R.sublen, e) != 0)
 		return -1;
@@ -353,16 +362,18 @@ main_run(void)
 	int64_t		 deadline;
 	int		 refresh = R.cfg.cmd == CMD_REFRESH;
 
+	main_phase("config", EXIT_USAGE);
 	if (tls_init(&e) != 0)
 		return fail("config", &e, EXIT_USAGE);
 	if (main_read_config(&e) != 0)
 		return fail("config", &e, EXIT_USAGE);
+	main_phase(source_step(&R.source), EXIT_IDENTITY);
 	if (main_read_subject(&e) != 0)
 		return fail(source_step(&R.source), &e, EXIT_IDENTITY);
+	main_phase("kube", EXIT_KUBE);
 	if (refresh && main_read_kube(&e) != 0)
 		return fail("kube", &e, EXIT_KUBE);
 	deadline = tls_now_ms() + (int64_t)R.cfg.timeout_s * 1000;
-	main_watchdog_arm(R.cfg.timeout_s);
 	if (main_identity(deadline, &step, &e) != 0)
 		return fail(step, &e, EXIT_IDENTITY);
 	if (!refresh)
@@ -378,12 +389,28 @@ main_run(void)
 	return 0;
 }
 
+/*
+ * Before anything else: no core file and no ptrace by the same user (a
+ * dump would hold every token), and a write to a closed pipe is EPIPE,
+ * reported, never death by SIGPIPE.
+ */
+static void
+main_harden(void)
+{
+	struct rlimit	rl = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)signal(SIGPIPE, SIG_IGN);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct err	e;
 	int		code;
 
+	main_harden();
 	if (config_parse(&R.cfg, argc, argv, &e) != 0) {
 		log_error("config", &e);
 		fputs("run 'regcred --help' for usage\n", stderr);
@@ -399,6 +426,9 @@ main(int argc, char **argv)
 		main_version();
 		return 0;
 	}
+	/* armed before anything can block: getrandom before the pool is
+	 * ready, a read from a hung mount, name resolution */
+	main_watchdog_arm(R.cfg.timeout_s);
 	code = main_run();
 	main_wipe();
 	return code;

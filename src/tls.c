@@ -29,12 +29,14 @@
 #include "http.h"
 #include "log.h"
 #include "tls.h"
+#include "x509.h"
 
 #define SEED_LEN	32	/* bytes of entropy per connection */
 
 struct tls_conn {
 	br_ssl_client_context	sc;
 	br_x509_minimal_context	xc;
+	struct x509_policy	pol;		/* in front of xc */
 	unsigned char		iobuf[TLS_IOBUF_MAX];
 	int			fd;
 };
@@ -95,8 +97,9 @@ tls_init(struct err *e)
 }
 
 static void
-tls_engine_setup(struct tls_conn *c, const struct anchors *a)
+tls_engine_setup(struct tls_conn *c, const struct tls_peer *p)
 {
+	const struct anchors	*a = p->anchors;
 	static const br_hash_class *const hashes[] = {
 		&br_sha256_vtable, &br_sha384_vtable, &br_sha512_vtable,
 	};
@@ -121,7 +124,11 @@ tls_engine_setup(struct tls_conn *c, const struct anchors *a)
 		br_x509_minimal_set_hash(&c->xc, hashes[i]->desc >>
 		    BR_HASHDESC_ID_OFF & BR_HASHDESC_ID_MASK, hashes[i]);
 	}
-	br_ssl_engine_set_x509(eng, &c->xc.vtable);
+	x509_policy_init(&c->pol, &c->xc, p->server_name);
+	br_ssl_engine_set_x509(eng, &c->pol.vtable);
+	/* one handshake per connection: a server asking for another is
+	 * refused (the engine sends no_renegotiation) */
+	br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
 	br_ssl_engine_set_default_aes_gcm(eng);
@@ -151,14 +158,16 @@ tls_engine_start(struct tls_conn *c, const struct tls_peer *p,
 {
 	unsigned char	seed[SEED_LEN];
 
-	tls_engine_setup(c, p->anchors);
+	tls_engine_setup(c, p);
 	if (tls_set_time(c, e) != 0)
 		return -1;
 	if (tls_entropy(seed, sizeof(seed), e) != 0)
 		return -1;
 	br_ssl_engine_inject_entropy(&c->sc.eng, seed, sizeof(seed));
 	explicit_bzero(seed, sizeof(seed));
-	if (!br_ssl_client_reset(&c->sc, p->server_name, 0))
+	/* RFC 6066: no IP literal in SNI; the policy still checks the name */
+	if (!br_ssl_client_reset(&c->sc, x509_is_ip(p->server_name) ? NULL :
+	    p->server_name, 0))
 		return err_set(e, "TLS engine reset failed (BearSSL error %d)",
 		    br_ssl_engine_last_error(&c->sc.eng));
 	return 0;
@@ -262,7 +271,13 @@ tls_x509_reason(int err)
 	case BR_ERR_X509_NOT_TRUSTED:
 		return "certificate chain is not trusted";
 	case BR_ERR_X509_BAD_SERVER_NAME:
-		return "certificate does not match the server name";
+		return "no subjectAltName of the certificate matches the server "
+		    "name";
+	case X509_ERR_NOT_SERVER_AUTH:
+		return "certificate is not for TLS servers (its "
+		    "ExtendedKeyUsage lacks serverAuth)";
+	case X509_ERR_LEAF_TOO_LARGE:
+		return "server certificate is larger than X509_LEAF_MAX";
 	case BR_ERR_X509_EXPIRED:
 		return "certificate expired or not yet valid";
 	case BR_ERR_X509_BAD_SIGNATURE:
@@ -282,7 +297,31 @@ tls_x509_reason(int err)
 	}
 }
 
-/* Describes a failed engine; *retryable for transient failures only. */
+/*
+ * A peer's alert that may not recur on a new connection: bad_record_mac
+ * (20, corruption on the way), internal_error (80), user_canceled (90).
+ * Every other alert is a verdict about this client, like a certificate.
+ */
+static int
+tls_alert_transient(int alert)
+{
+	return alert == 20 || alert == 80 || alert == 90;
+}
+
+static int
+tls_alert_error(int err, int handshake, int *retryable, struct err *e)
+{
+	int	a = err - BR_ERR_RECV_FATAL_ALERT;
+
+	*retryable = tls_alert_transient(a);
+	return err_set(e, "TLS: server sent fatal alert %d%s%s", a,
+	    handshake ? " during handshake" : "",
+	    a == 40 || a == 70 || a == 71 ?
+	    " (no common TLS 1.2 ECDHE suite?)" : "");
+}
+
+/* Describes a failed engine; *retryable for transient failures only: a
+ * certificate verdict is never retried. */
 static int
 tls_engine_error(const struct tls_peer *p, int handshake, int *retryable,
     struct err *e)
@@ -302,10 +341,7 @@ tls_engine_error(const struct tls_peer *p, int handshake, int *retryable,
 		    err - BR_ERR_SEND_FATAL_ALERT, handshake ?
 		    " during handshake" : "");
 	if (err >= BR_ERR_RECV_FATAL_ALERT)
-		return err_set(e, "TLS: server sent fatal alert %d%s "
-		    "(no common TLS 1.2 ECDHE suite?)",
-		    err - BR_ERR_RECV_FATAL_ALERT, handshake ?
-		    " during handshake" : "");
+		return tls_alert_error(err, handshake, retryable, e);
 	return err_set(e, "TLS: protocol error (BearSSL error %d)", err);
 }
 
