@@ -299,6 +299,10 @@ class Cluster:
             "--tls-cert-file", p.serving_cert, "--tls-private-key-file", p.serving_key,
             "--client-ca-file", p.ca_file,
             "--authorization-mode", "RBAC",
+            # on by default since 1.30 (GA); named so that the policy of
+            # deploy/components/admission-policy is enforced whatever the
+            # defaults become (this adds to them, it does not replace them)
+            "--enable-admission-plugins", "ValidatingAdmissionPolicy",
             "--service-account-issuer", ISSUER,
             "--service-account-key-file", p.sa_pub,
             "--service-account-signing-key-file", p.sa_key,
@@ -364,17 +368,38 @@ class Cluster:
         finally:
             c.close()
 
-    def request_as_token(self, token: str, method: str, path: str, timeout: float = 30):
-        """(status, body) for a request with a bearer token and no client cert."""
+    def request_as_token(self, token: str, method: str, path: str, timeout: float = 30,
+                         body: dict | None = None, content_type: str = "application/json"):
+        """(status, body) for a request with a bearer token and no client cert
+        (body: a JSON object sent as content_type)."""
         ctx = ssl.create_default_context(cafile=self.pki.ca_file)
         c = http.client.HTTPSConnection("127.0.0.1", self.port, context=ctx, timeout=timeout)
+        h = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = content_type
         try:
-            c.request(method, path, headers={"Authorization": f"Bearer {token}",
-                                             "Accept": "application/json"})
+            c.request(method, path, body=data, headers=h)
             r = c.getresponse()
             return r.status, r.read().decode(errors="replace")
         finally:
             c.close()
+
+    def apply_as_token(self, token: str, namespace: str, obj: dict, manager: str = "e2e"):
+        """Server-side apply of obj (a Secret) as the token's user, the way
+        regcred writes: (status, parsed answer)."""
+        path = (f"/api/v1/namespaces/{namespace}/secrets/{obj['metadata']['name']}"
+                f"?fieldManager={manager}&force=true")
+        st, text = self.request_as_token(token, "PATCH", path, body=obj,
+                                         content_type="application/apply-patch+yaml")
+        return st, json.loads(text)
+
+    def post_as_token(self, token: str, namespace: str, obj: dict):
+        """A plain create (POST to the collection) as the token's user."""
+        st, text = self.request_as_token(token, "POST", f"/api/v1/namespaces/{namespace}/secrets",
+                                         body=obj)
+        return st, json.loads(text)
 
     def _write_kubeconfig(self):
         cfg = {
