@@ -5,8 +5,10 @@ credential config, token audience, in-cluster environment and
 service-account folder as a pod sees them).
 
 The overlays in deploy/overlays/ are used as deploy/README.md tells a user
-to: copy_overlay() copies one, points `resources` at the base, sets the
-namespace and image, and puts in the e2e's params.env and credential config
+to: copy_overlay() copies one, points `resources` at the base and
+`components` at deploy/components (enabling the namespace component: each
+overlay gets a restricted namespace of its own), sets the namespace and
+image, and puts in the e2e's params.env and credential config
 (tests/e2e/params/<overlay>/).
 """
 from __future__ import annotations
@@ -33,18 +35,25 @@ OVERLAYS = REPO / "deploy" / "overlays"
 PARAMS = Path(__file__).resolve().parent / "params"
 
 
-def copy_overlay(name: str, dest: Path, namespace: str) -> Path:
+def copy_overlay(name: str, dest: Path, namespace: str, own_namespace: bool = True) -> Path:
     """deploy/README.md's steps for deploy/overlays/NAME, done by the test:
-    copy the directory, point `resources` at the base, set `namespace` and
-    the image, replace params.env and credential-config.json with the e2e's
-    (tests/e2e/params/NAME/). Returns the copy."""
+    copy the directory, point `resources` at the base and `components` at
+    deploy/components (with own_namespace, enable the namespace component),
+    set `namespace` and the image, replace params.env and
+    credential-config.json with the e2e's (tests/e2e/params/NAME/). Returns
+    the copy."""
     d = Path(dest) / name
     shutil.copytree(OVERLAYS / name, d)
     for f in ("params.env", "credential-config.json"):
         shutil.copyfile(PARAMS / name / f, d / f)
     k = (d / "kustomization.yaml").read_text()
     base = os.path.relpath(REPO / "deploy" / "base", d)
+    comps = os.path.relpath(REPO / "deploy" / "components", d)
+    ns_comp = f"  - {comps}/namespace\n" if own_namespace else "  # - ../../components/namespace\n"
     for old, new in (("\n  - ../../base\n", f"\n  - {base}\n"),
+                     ("\n  - ../../components/admission-policy\n",
+                      f"\n  - {comps}/admission-policy\n"),
+                     ("\n  # - ../../components/namespace\n", "\n" + ns_comp),
                      ("\nnamespace: bifrost\n", f"\nnamespace: {namespace}\n"),
                      ("\n    newTag: 0.1.0\n", "\n    newName: regcred.test/regcred\n    newTag: e2e\n")):
         assert k.count(old) == 1, \
@@ -69,7 +78,7 @@ def arg_value(args: list, flag: str) -> str | None:
 class Deployment:
     """What `kubectl apply -k tests/e2e/overlay` created, as the server has it."""
     overlay: Path
-    objects: dict            # kind -> object (one of each kind in deploy/base)
+    objects: dict            # kind -> object (one of each kind applied)
     apply_stderr: str
 
     @classmethod
@@ -111,24 +120,32 @@ class Deployment:
     def service_account(self) -> str:
         return self.pod_spec["serviceAccountName"]
 
+    def audience_tokens(self) -> list:
+        """[(volume name, serviceAccountToken source)] of the projected tokens
+        with an audience: the subject tokens, not the API server's own (the
+        kube-api-access volume's token has no audience)."""
+        return [(v["name"], src["serviceAccountToken"]) for v in self.pod_spec["volumes"]
+                for src in (v.get("projected") or {}).get("sources", [])
+                if "audience" in src.get("serviceAccountToken", {})]
+
     @property
     def token_audience(self) -> str:
-        for v in self.pod_spec["volumes"]:
-            for src in (v.get("projected") or {}).get("sources", []):
-                if "serviceAccountToken" in src:
-                    return src["serviceAccountToken"]["audience"]
-        raise AssertionError("the CronJob has no projected service-account token")
+        toks = self.audience_tokens()
+        assert len(toks) == 1, f"the CronJob has {len(toks)} audience-bound tokens"
+        return toks[0][1]["audience"]
 
     @property
     def token_file(self) -> str:
         """Where the pod reads its projected service-account token (the
         audience-bound one, not the API server's)."""
         mounts = {m["name"]: m["mountPath"] for m in self.container["volumeMounts"]}
-        for v in self.pod_spec["volumes"]:
-            for src in (v.get("projected") or {}).get("sources", []):
-                if "serviceAccountToken" in src:
-                    return f"{mounts[v['name']]}/{src['serviceAccountToken']['path']}"
-        raise AssertionError("the CronJob has no projected service-account token")
+        toks = self.audience_tokens()
+        assert len(toks) == 1, f"the CronJob has {len(toks)} audience-bound tokens"
+        return f"{mounts[toks[0][0]]}/{toks[0][1]['path']}"
+
+    @property
+    def username(self) -> str:
+        return f"system:serviceaccount:{self.namespace}:{self.service_account}"
 
     @property
     def credential_config(self) -> dict:

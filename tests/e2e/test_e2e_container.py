@@ -63,7 +63,11 @@ def test_refresh_from_the_container_image(workload, deployment, google, image, c
     w, dep = workload, deployment
     mounts = {m["name"]: m["mountPath"] for m in dep.container["volumeMounts"]}
     vols = {v["name"]: v for v in dep.pod_spec["volumes"]}
-    tok_mount = mounts[[n for n, v in vols.items() if "projected" in v][0]]
+    tok_mount = mounts[dep.audience_tokens()[0][0]]
+    # the API token, CA and namespace where the CronJob's kube-api-access
+    # volume puts them (regcred's default --kube-sa-dir)
+    api_vol = [n for n, p in mounts.items() if p == SA_DIR]
+    assert api_vol and "projected" in vols[api_vol[0]]
     cfg_mount = mounts[[n for n, v in vols.items() if "configMap" in v][0]]
     # the deployed credential config, Google's hosts pointed at the stand-ins,
     # the token file where the CronJob mounts it
