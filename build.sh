@@ -403,8 +403,16 @@ image_build() {
 	printf '{"config":{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.config.v1+json","size":%d},"layers":[{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' \
 		"$config" "$(wc -c <"$OUT/config.json")" "$layer" "$(wc -c <"$OUT/layer.tar.gz")" >"$OUT/manifest.json"
 	manifest=$(blob_put "$OUT/manifest.json")
-	printf '{"manifests":[{"annotations":{"org.opencontainers.image.ref.name":"%s"},"digest":"sha256:%s","mediaType":"application/vnd.oci.image.manifest.v1+json","size":%d}],"schemaVersion":2}' \
-		"$version" "$manifest" "$(wc -c <"$OUT/manifest.json")" >"$IMG/index.json"
+	# The name the archive gives the image, regcred:VERSION, in both
+	# annotations loaders read: org.opencontainers.image.ref.name (what
+	# skopeo and podman select with oci-archive:FILE:regcred:VERSION;
+	# containerd takes a ref.name holding a ':' as a whole name, not a bare
+	# tag) and io.containerd.image.name (read first by containerd's importer
+	# and by podman load). podman load names it localhost/regcred:VERSION,
+	# as it does every name without a registry. index.json is not part of
+	# the manifest: the name does not change the image digest.
+	printf '{"manifests":[{"annotations":{"io.containerd.image.name":"regcred:%s","org.opencontainers.image.ref.name":"regcred:%s"},"digest":"sha256:%s","mediaType":"application/vnd.oci.image.manifest.v1+json","size":%d}],"schemaVersion":2}' \
+		"$version" "$version" "$manifest" "$(wc -c <"$OUT/manifest.json")" >"$IMG/index.json"
 	printf '{"imageLayoutVersion":"1.0.0"}' >"$IMG/oci-layout"
 	det_tar "$OUT/regcred.oci.tar" "$IMG" oci-layout index.json blobs
 	echo "sha256:$manifest" >"$OUT/regcred.oci.digest"

@@ -255,6 +255,69 @@ def test_containerfile_matches_release_image(podman_dir, release_image):
     assert r.stdout.startswith("regcred " + labels["org.opencontainers.image.version"])
 
 
+# --- the archive's name: regcred:VERSION ----------------------------------------
+
+def test_index_names_the_image_and_only_the_manifest_sets_the_digest():
+    """index.json names the one manifest regcred:VERSION in both annotations
+    loaders read; the digest build.sh prints is the manifest's, which the
+    name is not part of."""
+    version = (TOP / "VERSION").read_text().strip()
+    with tarfile.open(OUT / "regcred.oci.tar") as t:
+        index = json.loads(t.extractfile("index.json").read())
+    [desc] = index["manifests"]
+    assert desc["annotations"] == {"io.containerd.image.name": f"regcred:{version}",
+                                   "org.opencontainers.image.ref.name": f"regcred:{version}"}
+    assert desc["digest"] == (OUT / "regcred.oci.digest").read_text().strip()
+    with tarfile.open(OUT / "regcred.oci.tar") as t:
+        manifest = t.extractfile("blobs/sha256/" + desc["digest"].split(":")[1]).read()
+    assert b"regcred:" not in manifest and b"ref.name" not in manifest
+
+
+def test_podman_load_names_it_regcred_version(podman_dir):
+    """podman load -i out/regcred.oci.tar gives localhost/regcred:VERSION
+    (podman's spelling of a name without a registry; `regcred:VERSION`
+    finds it), with the digest build.sh printed, and it runs."""
+    version = (TOP / "VERSION").read_text().strip()
+    digest = (OUT / "regcred.oci.digest").read_text().strip()
+    r = podman(podman_dir, "load", "-i", str(OUT / "regcred.oci.tar"))
+    assert f"Loaded image: localhost/regcred:{version}" in r.stdout, r.stdout + r.stderr
+    r = podman(podman_dir, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
+    assert r.stdout.split("\n")[:-1] == [f"localhost/regcred:{version} {digest}"], r.stdout
+    r = podman(podman_dir, "run", "--rm", "--network", "none", "--read-only",
+               "--cap-drop", "ALL", f"regcred:{version}", "version")
+    assert r.stdout.startswith(f"regcred {version}"), r.stdout
+    # the image in the archive addressed by that name (containers/image, as
+    # skopeo does), loaded afresh
+    podman(podman_dir, "rmi", f"regcred:{version}")
+    podman(podman_dir, "pull", f"oci-archive:{OUT / 'regcred.oci.tar'}:regcred:{version}")
+    r = podman(podman_dir, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
+    assert r.stdout.split("\n")[:-1] == [f"localhost/regcred:{version} {digest}"], r.stdout
+
+
+def test_skopeo_finds_regcred_version_in_the_archive(tmp_path):
+    """skopeo addresses the image in the archive as regcred:VERSION, and
+    copying it keeps the digest (what pushing by digest relies on). Skipped without
+    skopeo: podman's test above selects the image by the same name through
+    the same library (containers/image)."""
+    if not shutil.which("skopeo"):
+        pytest.skip("skopeo is not installed (apt-get install skopeo)")
+    version = (TOP / "VERSION").read_text().strip()
+    digest = (OUT / "regcred.oci.digest").read_text().strip()
+    src = f"oci-archive:{OUT / 'regcred.oci.tar'}:regcred:{version}"
+    r = subprocess.run(["skopeo", "inspect", "--raw", src], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() == digest
+    r = subprocess.run(["skopeo", "inspect", f"oci-archive:{OUT / 'regcred.oci.tar'}:0.0.0-other"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0                          # a name that is not there
+    dest = tmp_path / "copy"
+    r = subprocess.run(["skopeo", "copy", "--preserve-digests", src, f"oci:{dest}:regcred:{version}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    index = json.loads((dest / "index.json").read_text())
+    assert [m["digest"] for m in index["manifests"]] == [digest]
+
+
 # --- the lock and the anchors are enforced -------------------------------------
 
 def tampered_clone(tmp_path, rel, old, new):
