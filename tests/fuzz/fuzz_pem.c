@@ -1,0 +1,86 @@
+/*
+ * fuzz_pem.c -- PEM bundles as trust anchors (anchors_add_pem), with
+ * BearSSL's PEM and X.509 decoders under it.
+ *
+ * Input: the bundle; it is added twice to one set, so that the set's
+ * limits (ANCHORS_MAX, ANCHOR_POOL_MAX) are reached too.
+ * Properties: the set never holds more than ANCHORS_MAX anchors nor uses
+ * more than its pool; every anchor's name and key bytes lie in the used
+ * part of the pool, with a non-empty name and key; an accepted bundle
+ * adds at least one anchor and no more than it has CERTIFICATE blocks.
+ */
+#define _GNU_SOURCE	/* memmem */
+#include <string.h>
+
+#include "anchors.h"
+#include "fuzz.h"
+#include "log.h"
+
+static struct anchors	a;
+
+static int
+in_pool(const void *p, size_t len)
+{
+	const unsigned char	*u = p;
+
+	return u >= a.pool && len > 0 && len <= a.used &&
+	    (size_t)(u - a.pool) <= a.used - len;
+}
+
+static void
+check_set(void)
+{
+	const br_x509_trust_anchor	*t;
+	size_t				 i;
+
+	FUZZ_CHECK(a.n <= ANCHORS_MAX && a.used <= sizeof(a.pool));
+	for (i = 0; i < a.n; i++) {
+		t = &a.ta[i];
+		FUZZ_CHECK(in_pool(t->dn.data, t->dn.len));
+		if (t->pkey.key_type == BR_KEYTYPE_RSA) {
+			FUZZ_CHECK(in_pool(t->pkey.key.rsa.n,
+			    t->pkey.key.rsa.nlen));
+			FUZZ_CHECK(in_pool(t->pkey.key.rsa.e,
+			    t->pkey.key.rsa.elen));
+		} else {
+			FUZZ_CHECK(t->pkey.key_type == BR_KEYTYPE_EC);
+			FUZZ_CHECK(in_pool(t->pkey.key.ec.q,
+			    t->pkey.key.ec.qlen));
+		}
+	}
+}
+
+static size_t
+count_blocks(const char *s, size_t len)
+{
+	static const char	tag[] = "-----BEGIN CERTIFICATE-----";
+	const char		*p = s, *end = s + len;
+	size_t			 n = 0;
+
+	while ((p = memmem(p, (size_t)(end - p), tag, sizeof(tag) - 1))) {
+		n++;
+		p += sizeof(tag) - 1;
+	}
+	return n;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char	*pem = (const char *)data;
+	struct err	 e;
+	size_t		 before, blocks, round;
+
+	if (size > CA_FILE_MAX)
+		return 0;
+	blocks = count_blocks(pem, size);
+	anchors_init(&a);
+	for (round = 0; round < 2; round++) {
+		before = a.n;
+		if (anchors_add_pem(&a, pem, size, "fuzz", &e) == 0) {
+			FUZZ_CHECK(a.n > before && a.n - before <= blocks);
+		}
+		check_set();
+	}
+	return 0;
+}
