@@ -452,11 +452,56 @@ py_deps() {
 			-r tests/requirements.txt
 }
 
+# --- fuzzing ---------------------------------------------------------------
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built by clang with ASan+UBSan
+# against every src/*.c but main.c and a BearSSL built the same way. Each
+# runs over its seed corpus and its regressions, then fuzzes for SECONDS
+# (new inputs go to out/fuzz/corpus/). A crash input is written to
+# tests/fuzz/regressions/<harness>/: commit it, every later run replays it.
+FUZZ_SAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
+fuzz_tests() { # seconds
+	case "$1" in '' | *[!0-9]*) die "fuzz: SECONDS must be a number" ;; esac
+	need_pkgs clang libclang-rt-14-dev ca-certificates openssl
+	vendor_fetch
+	[ -f "$GEN/anchors_gen.c" ] || anchors_gen
+	# BearSSL's T0 interpreters under comparison tracing run 20x slower
+	bearssl_build clang-fuzz clang $FUZZ_SAN -fsanitize=fuzzer-no-link \
+		-fno-sanitize-coverage=trace-cmp
+	d=$OUT/fuzz
+	rm -rf "$d/obj"
+	mkdir -p "$d/obj"
+	for f in $(lib_srcs) "$GEN/anchors_gen.c"; do
+		clang $STD $FUZZ_SAN -fsanitize=fuzzer-no-link $WARN $(incs) \
+			-c "$f" -o "$d/obj/$(basename "$f" .c).o"
+	done
+	fail=0
+	for t in $(ls tests/fuzz/fuzz_*.c | sort); do
+		n=$(basename "$t" .c)
+		h=${n#fuzz_}
+		clang $STD $FUZZ_SAN -fsanitize=fuzzer $WARN $(incs) -Itests/fuzz \
+			-o "$d/$n" "$t" $(ls "$d"/obj/*.o | sort) \
+			"$VDIR/build/clang-fuzz/libbearssl.a"
+		mkdir -p "$d/corpus/$h" "tests/fuzz/regressions/$h"
+		say "fuzz $h: seeds and regressions, then $1 s"
+		if ! "$d/$n" -max_total_time="$1" -timeout=10 -print_final_stats=1 \
+			-dict="tests/fuzz/$h.dict" \
+			-artifact_prefix="tests/fuzz/regressions/$h/" "$d/corpus/$h" \
+			"tests/fuzz/corpus/$h" "tests/fuzz/regressions/$h" \
+			>"$d/$h.log" 2>&1; then
+			tail -n 60 "$d/$h.log" >&2
+			fail=1
+		fi
+		grep -h '^#[0-9]*[[:space:]]*DONE' "$d/$h.log" >&2 || :
+	done
+	[ "$fail" = 0 ] || die "fuzzing failed: crash inputs in tests/fuzz/regressions/"
+}
+
 cmd_test() {
 	build_release
 	build_ubsan
 	build_asan
 	unit_tests
+	fuzz_tests 30
 	py_deps
 	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
 		python3 -m pytest -q tests/integration
@@ -495,6 +540,7 @@ main() {
 		py_deps
 		python3 tests/demo.py "$OUT/regcred"
 		;;
+	fuzz) fuzz_tests "${2:-60}" ;;
 	clean) rm -rf "$OUT" "$VDIR" ;;
 	gen)
 		vendor_fetch
