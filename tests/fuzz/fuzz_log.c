@@ -3,14 +3,16 @@
  * (log_redact) with registered secrets (log_secret_add).
  *
  * Input: byte 0 the output buffer's size (4..259), byte 1 how many
- * secrets (mod 4), then per secret a length byte (8..71) and its bytes
- * (token characters only: real secrets are tokens), then the text. The
- * first secret is also put into the text at an offset chosen by byte 2.
+ * secrets (mod 4), byte 2 where in the text and byte 3 from where in the
+ * first secret that secret's tail is put into the text, then per secret a
+ * length byte (8..71) and its bytes (token characters only: real secrets
+ * are tokens), then the text.
  * Properties: the result is NUL-terminated within the buffer; a quote
- * has no control byte; no registered secret appears whole, nor cut
- * short at the end of a quote (at least 8 bytes of it); no JWT-shaped
- * ("eyJ" + 17 token bytes) or Google-token-shaped ("ya29.") string
- * starting at a token boundary is left.
+ * has no control byte; no registered secret appears whole, nor any
+ * LOG_PIECE_MIN bytes of one, nor 8 bytes or more of its start at the
+ * end of a cut quote; no JWT-shaped ("eyJ" + 17 token bytes) or
+ * Google-token-shaped ("ya29.") string is left where it starts a word
+ * (after anything but a letter, digit, '-', '_', '.' or '~').
  */
 #define _GNU_SOURCE	/* memmem */
 #include <string.h>
@@ -25,10 +27,16 @@ static char	sec[SECRETS][80], text[TEXT_MAX + 80], out[260], line[1100];
 static size_t	seclen[SECRETS], nsec;
 
 static int
-tokchar(unsigned char c)
+wordchar(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || strchr("-_.~+/=", c) != NULL;
+	    (c >= '0' && c <= '9') || (c != 0 && strchr("-_.~", c) != NULL);
+}
+
+static int
+tokchar(unsigned char c)
+{
+	return wordchar(c) || (c != 0 && strchr("+/=", c) != NULL);
 }
 
 /* Whether log_quote cuts src (it then appends "..." when there is room):
@@ -65,12 +73,15 @@ check_clean(const char *o, size_t cap, size_t m, int quoted)
 		FUZZ_CHECK(!fuzz_has_ctl(o, n, 0));
 	for (i = 0; i < nsec; i++) {
 		FUZZ_CHECK(memmem(o, n, sec[i], seclen[i]) == NULL);
+		for (k = 0; k + LOG_PIECE_MIN <= seclen[i]; k++)
+			FUZZ_CHECK(memmem(o, m, sec[i] + k, LOG_PIECE_MIN) ==
+			    NULL);
 		for (k = 8; quoted && k < seclen[i] && k <= m; k++)
 			FUZZ_CHECK(memcmp(o + m - k, sec[i], k) != 0);
 	}
 	/* after "]" the byte before may have been a redacted token's */
 	for (i = 0; i < m; i++) {
-		if (i > 0 && (tokchar((unsigned char)o[i - 1]) ||
+		if (i > 0 && (wordchar((unsigned char)o[i - 1]) ||
 		    o[i - 1] == ']'))
 			continue;
 		FUZZ_CHECK(m - i < 5 || strncmp(o + i, "ya29.", 5) != 0);
@@ -84,10 +95,10 @@ check_clean(const char *o, size_t cap, size_t m, int quoted)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t	cap, pos = 3, i, k, len, at, n;
+	size_t	cap, pos = 4, i, k, len, at, skip, n;
 	int	cut;
 
-	if (size < 3)
+	if (size < 4)
 		return 0;
 	cap = 4 + data[0];
 	nsec = data[1] % SECRETS;
@@ -108,13 +119,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(log_secret_add(sec[i], seclen[i]) == 0);
 	}
 	len = size - pos < TEXT_MAX ? size - pos : TEXT_MAX;
-	at = len == 0 ? 0 : data[2] % (len + 1);
+	at = data[2] % (len + 1);
+	skip = nsec > 0 ? data[3] % seclen[0] : 0;
+	k = nsec > 0 ? seclen[0] - skip : 0;
 	memcpy(text, data + pos, at);
-	if (nsec > 0)
-		memcpy(text + at, sec[0], seclen[0]);
-	memcpy(text + at + (nsec > 0 ? seclen[0] : 0), data + pos + at,
-	    len - at);
-	len += nsec > 0 ? seclen[0] : 0;
+	memcpy(text + at, sec[0] + skip, k);
+	memcpy(text + at + k, data + pos + at, len - at);
+	len += k;
 
 	log_quote(out, cap, text, len);
 	n = strnlen(out, cap);
