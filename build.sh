@@ -458,6 +458,18 @@ py_deps() {
 # runs over its seed corpus and its regressions, then fuzzes for SECONDS
 # (new inputs go to out/fuzz/corpus/). A crash input is written to
 # tests/fuzz/regressions/<harness>/: commit it, every later run replays it.
+# A new crash input becomes a regression; one already kept is not copied.
+fuzz_keep() { # crashes-dir regressions-dir
+	for c in "$1"/*; do
+		[ -f "$c" ] || continue
+		for r in "$2"/*; do
+			[ -f "$r" ] && cmp -s "$c" "$r" && continue 2
+		done
+		cp "$c" "$2/"
+		say "new regression input: $2/${c##*/}"
+	done
+}
+
 FUZZ_SAN="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 fuzz_tests() { # seconds
 	case "$1" in '' | *[!0-9]*) die "fuzz: SECONDS must be a number" ;; esac
@@ -481,17 +493,18 @@ fuzz_tests() { # seconds
 		clang $STD $FUZZ_SAN -fsanitize=fuzzer $WARN $(incs) -Itests/fuzz \
 			-o "$d/$n" "$t" $(ls "$d"/obj/*.o | sort) \
 			"$VDIR/build/clang-fuzz/libbearssl.a"
-		mkdir -p "$d/corpus/$h" "tests/fuzz/regressions/$h"
+		rm -rf "$d/crashes/$h"
+		mkdir -p "$d/corpus/$h" "$d/crashes/$h" "tests/fuzz/regressions/$h"
 		say "fuzz $h: seeds and regressions, then $1 s"
 		if ! "$d/$n" -max_total_time="$1" -timeout=10 -print_final_stats=1 \
-			-dict="tests/fuzz/$h.dict" \
-			-artifact_prefix="tests/fuzz/regressions/$h/" "$d/corpus/$h" \
-			"tests/fuzz/corpus/$h" "tests/fuzz/regressions/$h" \
-			>"$d/$h.log" 2>&1; then
+			-dict="tests/fuzz/$h.dict" -artifact_prefix="$d/crashes/$h/" \
+			"$d/corpus/$h" "tests/fuzz/corpus/$h" \
+			"tests/fuzz/regressions/$h" >"$d/$h.log" 2>&1; then
 			tail -n 60 "$d/$h.log" >&2
 			fail=1
 		fi
 		grep -h '^#[0-9]*[[:space:]]*DONE' "$d/$h.log" >&2 || :
+		fuzz_keep "$d/crashes/$h" "tests/fuzz/regressions/$h"
 	done
 	[ "$fail" = 0 ] || die "fuzzing failed: crash inputs in tests/fuzz/regressions/"
 }
