@@ -17,6 +17,10 @@ Google-like side (STS, IAM are reached as https://localhost:PORT):
 Kubernetes side (reached as https://127.0.0.1:PORT, name kubernetes.default.svc):
   kube        own CA (P-256) -> serving cert with kube-apiserver's default SANs
   kube_wrongname  same CA, SANs without any kubernetes.* name
+  kube_client     same CA and SANs, ExtendedKeyUsage clientAuth only (a
+                  kubelet or admin client certificate)
+  kube_cn_only    same CA, CN kubernetes.default.svc and no subjectAltName
+  kube_no_eku, kube_any_eku   no EKU / anyExtendedKeyUsage (both acceptable)
 """
 from __future__ import annotations
 
@@ -93,7 +97,8 @@ def _ca(subject: str, key, issuer: Issued | None, pathlen: int | None) -> Issued
 
 
 def _leaf(cn: str, key, issuer: Issued, dns: list[str], ips: list[str] = (),
-          not_before=None, not_after=None) -> Issued:
+          not_before=None, not_after=None, eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
+          san: bool = True) -> Issued:
     sans = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     b = (x509.CertificateBuilder()
@@ -108,10 +113,12 @@ def _leaf(cn: str, key, issuer: Issued, dns: list[str], ips: list[str] = (),
                                       key_encipherment=is_rsa, data_encipherment=False,
                                       key_agreement=False, key_cert_sign=False, crl_sign=False,
                                       encipher_only=False, decipher_only=False), critical=True)
-         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
          .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
              issuer.key.public_key()), critical=False))
+    if eku is not None:
+        b = b.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+    if san:
+        b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
     return Issued(b.sign(issuer.key, _hash_for(issuer.key)), key)
 
 
@@ -135,6 +142,10 @@ class PKI:
     untrusted: ServerCert
     kube: ServerCert
     kube_wrongname: ServerCert
+    kube_client: ServerCert      # same CA, EKU clientAuth only, kube SANs
+    kube_cn_only: ServerCert     # same CA, CN kubernetes.default.svc, no SAN
+    kube_no_eku: ServerCert      # same CA, kube SANs, no EKU at all
+    kube_any_eku: ServerCert     # same CA, EKU anyExtendedKeyUsage
     rsa_root_file: str
     ecdsa_root_file: str
     untrusted_root_file: str
@@ -198,6 +209,14 @@ def make_pki(directory: str) -> PKI:
     kube_wrong = _leaf("kube-apiserver", ec.generate_private_key(ec.SECP256R1()), kube_ca,
                        ["apiserver.wrong.example"], KUBE_IPS)
 
+    def kube_variant(cn="kube-apiserver", **kw):
+        return _leaf(cn, ec.generate_private_key(ec.SECP256R1()), kube_ca, KUBE_DNS,
+                     KUBE_IPS, **kw)
+    kube_client = kube_variant(eku=(ExtendedKeyUsageOID.CLIENT_AUTH,))
+    kube_cn_only = kube_variant(cn="kubernetes.default.svc", san=False)
+    kube_no_eku = kube_variant(eku=None)
+    kube_any_eku = kube_variant(eku=(ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,))
+
     both = _write(os.path.join(d, "google-roots.pem"), rsa_root.pem + ec_root.pem)
     return PKI(
         dir=d,
@@ -208,6 +227,10 @@ def make_pki(directory: str) -> PKI:
         untrusted=server("untrusted", un_leaf, [un_int], un_root_file),
         kube=server("kube", kube_leaf, [], kube_ca_file),
         kube_wrongname=server("kube-wrongname", kube_wrong, [], kube_ca_file),
+        kube_client=server("kube-client", kube_client, [], kube_ca_file),
+        kube_cn_only=server("kube-cn-only", kube_cn_only, [], kube_ca_file),
+        kube_no_eku=server("kube-no-eku", kube_no_eku, [], kube_ca_file),
+        kube_any_eku=server("kube-any-eku", kube_any_eku, [], kube_ca_file),
         rsa_root_file=rsa_root_file,
         ecdsa_root_file=ec_root_file,
         untrusted_root_file=un_root_file,

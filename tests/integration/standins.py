@@ -116,6 +116,11 @@ TRUNCATED = Fault("truncated", 200)
 STALL_TCP = Fault("stall_tcp")
 STALL_TLS = Fault("stall_tls")
 RESET = Fault("reset")            # accept TCP, close at once (no TLS)
+
+
+def alert(code: int) -> Fault:
+    """Read the ClientHello, answer with a fatal TLS alert record, close."""
+    return Fault("alert", code)
 OVERSIZE_BYTES = 2 * 1024 * 1024
 
 
@@ -350,6 +355,7 @@ class StandIn:
         self.violations: list[str] = []
         self.connections = 0
         self.tls_failures: list[str] = []
+        self.snis: list = []                # SNI of every TLS ClientHello
         self._faults: list = []             # [[Fault, remaining or None]]
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -375,6 +381,8 @@ class StandIn:
 
         def sni_cb(sock, name, _ctx):
             sock._standin_sni = name
+            with self._lock:
+                self.snis.append(name)      # None: the client sent no SNI
         ctx.sni_callback = sni_cb
         self.cert = cert
         self.ctx = ctx
@@ -437,6 +445,15 @@ class StandIn:
         fault = self._take_fault()
         if fault is not None and fault.kind == "stall_tcp":
             self._stop.wait()
+            return
+        if fault is not None and fault.kind == "alert":
+            try:
+                sock.settimeout(5)
+                sock.recv(16384)
+                sock.sendall(bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, fault.status]))
+            except OSError:
+                pass
+            sock.close()
             return
         if fault is not None and fault.kind == "reset":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")

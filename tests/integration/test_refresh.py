@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 import standins as S
-from harness import NAMESPACE, REGISTRY, SECRET, decode_dockercfg, step_lines
+import harness as H
+from harness import NAMESPACE, REGISTRY, SECRET, decode_dockercfg, expect_failure, step_lines
 
 KUBE_PATH = f"/api/v1/namespaces/{NAMESPACE}/secrets/{SECRET}"
 
@@ -284,3 +285,21 @@ def test_version_and_help(regcred, world):
     assert res.rc == 0, res
     assert b"--credential-config" in res.stdout + res.stderr.encode()
     assert world.network_requests() == 0
+
+
+def test_token_to_a_closed_stdout_is_exit_3_not_sigpipe(regcred, world):
+    """`regcred token | head -c0`: the reader is gone; EPIPE is reported
+    as a failure of the token step, never death by SIGPIPE."""
+    import time as _time
+    r, w = os.pipe()
+    os.close(r)
+    env = {k: os.environ[k] for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS") if k in os.environ}
+    t0 = _time.monotonic()
+    p = subprocess.run([regcred] + [str(a) for a in world.args(cmd="token", registries=())],
+                       stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                       env=env, cwd=world.dir, timeout=30)
+    os.close(w)
+    res = H.Result([regcred], p.returncode, b"", p.stderr.decode(errors="replace"),
+                   _time.monotonic() - t0)
+    world.check_hygiene(res)
+    expect_failure(res, 3, "token", "writing the token to stdout failed")

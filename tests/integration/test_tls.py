@@ -110,3 +110,51 @@ def test_kube_api_over_ipv6_from_the_pod_environment(regcred, world):
     assert req.sni == "kubernetes.default.svc"
     assert [v for k, v in req.headers if k.lower() == "host"] == [f"[::1]:{world.kube.port}"]
     assert world.kube.get(NAMESPACE, SECRET) is not None
+
+
+@pytest.mark.parametrize("variant,why", [
+    ("kube_client", "ExtendedKeyUsage lacks serverAuth"),
+    ("kube_cn_only", "no subjectAltName of the certificate matches"),
+])
+def test_kube_certificate_not_for_servers_is_refused(regcred, world, variant, why):
+    """A cluster-CA certificate issued for client authentication (kubelet,
+    admin, a kube-apiserver-client CSR), or one naming the server only in
+    its CN, must not receive the service-account token (OpenSSL and Go
+    refuse both; BearSSL's minimal engine alone accepted them)."""
+    world.kube.set_cert(getattr(world.pki, variant))
+    res = world.run(regcred, world.args(timeout=5))
+    expect_failure(res, 4, "kube", world.kube.hostport, why)
+    assert world.kube.requests == [], "the token went to a non-server certificate"
+    assert world.kube.connections == 1, "a certificate verdict must not be retried"
+
+
+@pytest.mark.parametrize("variant", ["kube_no_eku", "kube_any_eku"])
+def test_kube_certificate_without_eku_or_any_eku_is_accepted(regcred, world, variant):
+    world.kube.set_cert(getattr(world.pki, variant))
+    res = world.run(regcred, world.args())
+    assert res.rc == 0, res
+
+
+def test_no_ip_literal_in_sni(regcred, world):
+    """RFC 6066: an IP literal is never sent as SNI (and never matches a
+    DNS name: the verification still fails)."""
+    res = world.run(regcred, world.args(timeout=5, extra=["--kube-server-name",
+                                                          "127.0.0.1"]))
+    expect_failure(res, 4, "kube", "127.0.0.1")
+    assert world.kube.snis == [None], world.kube.snis
+
+
+def test_transient_alert_is_retried(regcred, world):
+    world.sts.inject(S.alert(80))           # internal_error
+    res = world.run(regcred, world.args())
+    assert res.rc == 0, res
+    assert world.sts.connections == 2
+    assert any("alert 80" in l and "retrying" in l for l in res.lines()), res
+
+
+@pytest.mark.parametrize("code", [40, 42, 48, 70])
+def test_verdict_alert_is_not_retried(regcred, world, code):
+    world.sts.inject(S.alert(code), times=None)
+    res = world.run(regcred, world.args(timeout=10))
+    expect_failure(res, 3, "sts", f"alert {code}")
+    assert world.sts.connections == 1

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "log.h"
@@ -111,6 +112,79 @@ test_redact_token_shapes(void **state)
 	assert_string_equal(d, "notya29.abc stays");
 }
 
+/* A secret echoed without its first bytes, or any piece of it of
+ * LOG_PIECE_MIN bytes, is redacted too; a shorter piece is not. */
+static void
+test_redact_secret_pieces(void **state)
+{
+	static const char	secret[] = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+	char			a[128] = "echo: GhIjKlMnOpQrStUv, end";
+	char			b[128] = "tail QrStUvWxYz0123456789";
+	char			c[128] = "short IjKlMnOpQr ok";
+	char			d[128] = "x=KlMnOpQrStUvWxYz01.";
+
+	(void)state;
+	assert_int_equal(log_secret_add(secret, strlen(secret)), 0);
+	log_redact(a, sizeof(a));
+	assert_string_equal(a, "echo: [REDACTED], end");
+	log_redact(b, sizeof(b));
+	assert_string_equal(b, "tail [REDACTED]");
+	log_redact(c, sizeof(c));
+	assert_string_equal(c, "short IjKlMnOpQr ok");
+	log_redact(d, sizeof(d));
+	assert_string_equal(d, "x=[REDACTED].");
+	log_secret_clear();
+	snprintf(a, sizeof(a), "echo: GhIjKlMnOpQrStUv, end");
+	log_redact(a, sizeof(a));
+	assert_string_equal(a, "echo: GhIjKlMnOpQrStUv, end");
+}
+
+/* A token shape right after '=', '/', '+' or ':' is a token, not part of
+ * a word (access_token=ya29... in a server's message). */
+static void
+test_redact_after_separators(void **state)
+{
+	char	a[128] = "access_token=ya29.a0AfB_byC-xyz.123&x=1";
+	char	b[160] = "url /eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig_x";
+	char	c[128] = "a+ya29.a0AfB_byC-xyz b:ya29.c.d-e_f";
+	char	d[64] = "wordya29.abc stays";
+
+	(void)state;
+	log_redact(a, sizeof(a));
+	assert_string_equal(a, "access_token=[REDACTED]&x=1");
+	log_redact(b, sizeof(b));
+	assert_string_equal(b, "url /[REDACTED]");
+	log_redact(c, sizeof(c));
+	assert_string_equal(c, "a+[REDACTED] b:[REDACTED]");
+	log_redact(d, sizeof(d));
+	assert_string_equal(d, "wordya29.abc stays");
+}
+
+/* Every line printed: no control byte can start a forged line. */
+static void
+test_line_has_no_control_bytes(void **state)
+{
+	char	buf[512];
+	FILE	*f = tmpfile();
+	int	saved = dup(2);
+	long	n;
+
+	(void)state;
+	assert_non_null(f);
+	assert_true(dup2(fileno(f), 2) >= 0);
+	log_init(LOG_TEXT);
+	log_info("config", "--namespace %s", "x\nregcred: error kube: forged\r\t");
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = (long)fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_string_equal(buf, "regcred: info config: --namespace x regcred: "
+	    "error kube: forged  \n");
+}
+
 static void
 test_short_secrets_not_registered(void **state)
 {
@@ -148,6 +222,9 @@ main(void)
 		cmocka_unit_test(test_redact_registered_secret),
 		cmocka_unit_test(test_redact_token_shapes),
 		cmocka_unit_test(test_short_secrets_not_registered),
+		cmocka_unit_test(test_redact_secret_pieces),
+		cmocka_unit_test(test_redact_after_separators),
+		cmocka_unit_test(test_line_has_no_control_bytes),
 		cmocka_unit_test(test_secret_table_is_bounded),
 	};
 
