@@ -377,3 +377,38 @@ def test_shipped_overlays_render_with_their_defaults(cluster):
         else:
             assert IMDS_URL.match(cfg["credential_source"]["url"])
     assert not (REPO / "deploy" / "overlays" / "azure-workload-identity").exists()
+
+
+def test_split_apply_cluster_admin_then_namespace_admin(cluster, tmp_path):
+    """deploy/README.md "Who applies what": the cluster admin applies the
+    components (namespace and admission policy) by label, then a user with
+    only the built-in `admin` role's rights in that namespace applies the
+    rest; that user could not have applied the policy. (No controller
+    manager here aggregates `admin`: the user is bound to the three roles it
+    aggregates, which is what `admin` holds.)"""
+    ns, user = "regcred-e2e-split", "e2e-namespace-admin"
+    d = copy_overlay("aks-issuer", tmp_path, ns, own_namespace=True)
+    cluster_part = "app.kubernetes.io/component in (admission-policy,namespace)"
+    ns_part = "app.kubernetes.io/component notin (admission-policy,namespace)"
+    p = cluster.kubectl("apply", "-k", str(d), "-l", cluster_part)
+    assert sorted(l.split()[0].split("/")[0] for l in p.stdout_text.splitlines()) == [
+        "namespace", "validatingadmissionpolicy.admissionregistration.k8s.io",
+        "validatingadmissionpolicybinding.admissionregistration.k8s.io"], p.stdout_text
+    for part in ("admin", "edit", "view"):
+        cluster.kubectl("create", "rolebinding", f"{user}-{part}", "-n", ns,
+                        f"--clusterrole=system:aggregate-to-{part}", f"--user={user}")
+    deadline = time.monotonic() + 20
+    while cluster.kubectl("auth", "can-i", "create", "roles", "-n", ns, "--as", user,
+                          check=False).stdout_text.strip() != "yes":
+        assert time.monotonic() < deadline, "the RoleBinding never took effect"
+        time.sleep(0.2)
+    p = cluster.kubectl("apply", "-k", str(d), "-l", ns_part, "--as", user, check=False)
+    assert p.returncode == 0, p.stderr_text
+    kinds = sorted(l.split()[0].split("/")[0].split(".")[0] for l in p.stdout_text.splitlines())
+    assert kinds == ["configmap", "cronjob", "networkpolicy", "role", "rolebinding",
+                     "serviceaccount"], p.stdout_text
+    p = cluster.kubectl("apply", "-k", str(d), "-l", cluster_part, "--as", user, check=False)
+    assert p.returncode != 0 and "forbidden" in p.stderr_text, p.stderr_text
+    dep = Deployment.apply(cluster, d)          # all of it, as the admin: nothing left to do
+    assert set(dep.objects) == BASE_KINDS | CLUSTER_SCOPED
+    assert dep.namespace == ns

@@ -310,10 +310,12 @@ def test_skopeo_finds_regcred_version_in_the_archive(tmp_path):
     r = subprocess.run(["skopeo", "inspect", f"oci-archive:{OUT / 'regcred.oci.tar'}:0.0.0-other"],
                        capture_output=True, text=True)
     assert r.returncode != 0                          # a name that is not there
-    dest = tmp_path / "copy"
-    r = subprocess.run(["skopeo", "copy", "--preserve-digests", src, f"oci:{dest}:regcred:{version}"],
-                       capture_output=True, text=True)
+    # README's push, to a local layout instead of a registry
+    dest, pushed = tmp_path / "copy", tmp_path / "pushed.digest"
+    r = subprocess.run(["skopeo", "copy", "--preserve-digests", "--digestfile", str(pushed),
+                        src, f"oci:{dest}:regcred:{version}"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    assert pushed.read_text().strip() == digest
     index = json.loads((dest / "index.json").read_text())
     assert [m["digest"] for m in index["manifests"]] == [digest]
 
