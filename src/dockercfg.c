@@ -15,10 +15,9 @@
 #include "limits.h"
 #include "log.h"
 
-#define B64_SIZE(n)	(((n) + 2) / 3 * 4 + 1)	/* with the NUL */
 
 static char	dockercfg_plain[DOCKER_AUTH_MAX];
-static char	dockercfg_auth[B64_SIZE(DOCKER_AUTH_MAX)];
+static char	dockercfg_auth[B64_LEN(DOCKER_AUTH_MAX) + 1];
 
 int
 b64_encode(const uint8_t *src, size_t len, char *dst, size_t cap,
@@ -89,8 +88,7 @@ dockercfg_auth_make(const char *user, const char *password, size_t pwlen,
 	if (ulen == 0 || pwlen == 0)	/* kubectl refuses these too */
 		return err_set(e, "registry %s is empty",
 		    ulen == 0 ? "user" : "password");
-	if (ulen >= sizeof(dockercfg_plain) ||
-	    pwlen > sizeof(dockercfg_plain) - 1 - ulen)
+	if (ulen > DOCKER_USER_MAX || pwlen > sizeof(dockercfg_plain) - 1 - ulen)
 		return err_set(e, "registry user and password exceed "
 		    "DOCKER_AUTH_MAX=%d bytes", DOCKER_AUTH_MAX);
 	memcpy(dockercfg_plain, user, ulen);
@@ -127,9 +125,9 @@ dockercfg_build(char *dst, size_t cap, size_t *len,
 
 	if (dockercfg_sort(registries, nregistries, order, &norder, e) < 0)
 		return -1;
+	jw_init(&w, dst, cap);
 	r = dockercfg_auth_make(user, password, pwlen, &authlen, e);
 	if (r == 0) {
-		jw_init(&w, dst, cap);
 		jw_object_open(&w);
 		jw_key(&w, "auths", 5);
 		jw_object_open(&w);
@@ -142,5 +140,7 @@ dockercfg_build(char *dst, size_t cap, size_t *len,
 	}
 	explicit_bzero(dockercfg_plain, sizeof(dockercfg_plain));
 	explicit_bzero(dockercfg_auth, sizeof(dockercfg_auth));
+	if (r != 0)		/* what was written holds the token */
+		explicit_bzero(dst, w.len < cap ? w.len : cap);
 	return r;
 }

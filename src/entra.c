@@ -23,7 +23,7 @@
 	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #define ENTRA_SCOPE_SUFFIX	"/.default"
 
-static char	entra_form_buf[HTTP_REQUEST_MAX];
+static char	entra_form_buf[FORM_MAX];
 static char	entra_scope[URL_MAX + sizeof(ENTRA_SCOPE_SUFFIX)];
 
 int
@@ -60,8 +60,7 @@ entra_form(const struct azure *az, const char *resource,
 	    sizeof(ENTRA_ASSERTION_TYPE) - 1);
 	oauth_form_add(&f, "client_assertion", assertion, alen);
 	oauth_form_add(&f, "scope", entra_scope, (size_t)n);
-	return oauth_form_finish(&f, len, "Entra ID request",
-	    "HTTP_REQUEST_MAX", e);
+	return oauth_form_finish(&f, len, "Entra ID request", "FORM_MAX", e);
 }
 
 int
@@ -98,7 +97,7 @@ entra_exchange(const struct azure *az, const char *resource,
 	struct http_hdr		h[3];
 	struct fetch_call	fc;
 	struct url		u;
-	size_t			len;
+	size_t			len = 0;
 	int			r = -1;
 
 	if (entra_token_url(az, url, sizeof(url), e) != 0)
@@ -115,7 +114,7 @@ entra_exchange(const struct azure *az, const char *resource,
 		    entra_form_buf, len };
 		r = entra_run(&fc, deadline_ms, out, e);
 	}
-	explicit_bzero(entra_form_buf, sizeof(entra_form_buf));
+	explicit_bzero(entra_form_buf, len);	/* a failed form wipes itself */
 	fetch_wipe();
 	return r;
 }

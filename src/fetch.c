@@ -67,6 +67,9 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 	int		r, retryable, retry_after, last_status = 0;
 
 	for (attempt = 0;; attempt++) {
+		if (attempt > 0)	/* the last answer, before reuse */
+			explicit_bzero(body, resp->bodylen < bodycap ?
+			    resp->bodylen : bodycap);
 		http_resp_init(resp, body, bodycap);
 		r = tls_roundtrip(p, req, reqlen, resp, deadline_ms,
 		    &retryable, e);
@@ -101,6 +104,7 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 }
 
 static uint8_t		fetch_req[HTTP_REQUEST_MAX];
+static size_t		fetch_reqlen;		/* bytes of fetch_req used */
 static uint8_t		fetch_body[HTTP_BODY_MAX];
 static struct http_resp	fetch_resp;
 
@@ -139,9 +143,11 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	hr.nhdrs = fc->nhdrs;
 	hr.body = fc->body;
 	hr.bodylen = fc->bodylen;
+	fetch_reqlen = 0;	/* a failed write wipes what it wrote */
 	if (http_request_write((char *)fetch_req, sizeof(fetch_req), &len, &hr,
 	    e) != 0)
 		return err_prefix(e, "%s", what);
+	fetch_reqlen = len;
 	p.host = fc->url->host;
 	p.port = fc->url->port;
 	p.server_name = fc->server_name ? fc->server_name : fc->url->host;
@@ -154,10 +160,16 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	return 0;
 }
 
+/* Only what was used: whole-buffer wipes would make every page of the
+ * largest buffers resident on every refresh. */
 void
 fetch_wipe(void)
 {
-	explicit_bzero(fetch_req, sizeof(fetch_req));
-	explicit_bzero(fetch_body, sizeof(fetch_body));
+	size_t	body = fetch_resp.bodylen;
+
+	explicit_bzero(fetch_req, fetch_reqlen);
+	explicit_bzero(fetch_body, body < sizeof(fetch_body) ? body :
+	    sizeof(fetch_body));
 	explicit_bzero(&fetch_resp, sizeof(fetch_resp));
+	fetch_reqlen = 0;
 }

@@ -47,29 +47,33 @@ file_read_fd(int fd, char *buf, size_t cap, size_t *len, const char *what,
 	size_t	n = 0;
 	ssize_t	k;
 	char	extra;
+	int	rc = -1;
 
+	*len = 0;
 	while (n < cap - 1) {
 		k = file_read_some(fd, buf + n, cap - 1 - n);
-		if (k == -1)
-			return err_set(e, "%s %s: %s", what, path,
-			    strerror(errno));
+		if (k == -1) {
+			err_set(e, "%s %s: %s", what, path, strerror(errno));
+			goto fail;
+		}
 		if (k == 0)
 			break;
 		n += (size_t)k;
 	}
-	if (n == cap - 1) {
-		k = file_read_some(fd, &extra, 1);
+	if (n == cap - 1 && (k = file_read_some(fd, &extra, 1)) != 0) {
 		if (k == -1)
-			return err_set(e, "%s %s: %s", what, path,
-			    strerror(errno));
-		if (k > 0)
-			return err_set(e, "%s %s: larger than %zu bytes "
-			    "(limit %s)", what, path, cap - 1,
-			    file_limit_name(cap));
+			err_set(e, "%s %s: %s", what, path, strerror(errno));
+		else
+			err_set(e, "%s %s: larger than %zu bytes (limit %s)",
+			    what, path, cap - 1, file_limit_name(cap));
+		goto fail;
 	}
 	buf[n] = '\0';
 	*len = n;
 	return 0;
+fail:
+	explicit_bzero(buf, n);		/* what was read, not the whole cap */
+	return rc;
 }
 
 int
@@ -97,10 +101,6 @@ file_read(const char *path, char *buf, size_t cap, size_t *len,
 	else
 		rc = file_read_fd(fd, buf, cap, len, what, path, e);
 	close(fd);
-	if (rc == -1) {
-		explicit_bzero(buf, cap);
-		*len = 0;
-	}
 	return rc;
 }
 

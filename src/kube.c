@@ -24,9 +24,13 @@
 #define KUBE_LABEL	"app.kubernetes.io/managed-by"
 #define KUBE_EXPIRY	"regcred/token-expiry"
 #define KUBE_QUERY	"?fieldManager=regcred&force=true"
+/* The answer to an apply is the whole Secret: asked as metadata only, it
+ * never brings the tokens back (a server without it sends JSON). */
+#define KUBE_ACCEPT	"application/json;as=PartialObjectMetadata;" \
+			"g=meta.k8s.io;v=v1, application/json"
 
-static char	kube_b64[DOCKERCFG_MAX * 4 / 3 + 4];
-static char	kube_doc[HTTP_REQUEST_MAX];
+static char	kube_b64[B64_LEN(DOCKERCFG_MAX) + 1];
+static char	kube_doc[APPLY_DOC_MAX];
 static char	kube_auth[TOKEN_MAX + 8];
 
 static void
@@ -91,8 +95,13 @@ kube_body(const char *ns, const char *name, const char *dockercfg,
 	jw_string(&w, kube_b64, blen);
 	jw_object_close(&w);
 	jw_object_close(&w);
-	explicit_bzero(kube_b64, sizeof(kube_b64));
-	return jw_finish(&w, len, "Secret apply document", e);
+	explicit_bzero(kube_b64, blen);		/* only what was used */
+	if (jw_finish(&w, len, "Secret apply document (APPLY_DOC_MAX)",
+	    e) != 0) {
+		explicit_bzero(dst, w.len < cap ? w.len : cap);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -164,7 +173,7 @@ kube_apply(const struct kube_target *t, const struct anchors *a,
 	struct http_hdr		 h[4];
 	struct fetch_call	 fc;
 	struct url		 u;
-	size_t			 len;
+	size_t			 len = 0;
 	int			 n, rc = -1;
 
 	if (kube_path(t, &u, e) != 0)
@@ -179,7 +188,7 @@ kube_apply(const struct kube_target *t, const struct anchors *a,
 	    kube_doc, sizeof(kube_doc), &len, e) != 0)
 		goto done;
 	h[0] = (struct http_hdr){ "Content-Type", "application/apply-patch+yaml" };
-	h[1] = (struct http_hdr){ "Accept", "application/json" };
+	h[1] = (struct http_hdr){ "Accept", KUBE_ACCEPT };
 	h[2] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	h[3] = (struct http_hdr){ "Authorization", kube_auth };
 	fc = (struct fetch_call){ "kube", "PATCH", &u, t->server_name, a, h, 4,
@@ -187,7 +196,7 @@ kube_apply(const struct kube_target *t, const struct anchors *a,
 	if (fetch_call(&fc, deadline_ms, &r, e) == 0)
 		rc = kube_status(&fc, r, e);
 done:
-	explicit_bzero(kube_doc, sizeof(kube_doc));
+	explicit_bzero(kube_doc, len);		/* only what was used */
 	explicit_bzero(kube_auth, sizeof(kube_auth));
 	fetch_wipe();
 	return rc;

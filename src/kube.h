@@ -20,7 +20,7 @@ struct kube_target {
 	char		server_name[HOST_MAX];
 	char		ns[NAME_MAX_REGCRED + 1];
 	char		secret[NAME_MAX_REGCRED + 1];
-	char		token[TOKEN_MAX];		/* bearer, wiped */
+	char		token[TOKEN_MAX + 1];		/* bearer, wiped */
 	size_t		tokenlen;
 };
 

@@ -15,11 +15,15 @@
 					   redacted wherever it appears */
 
 #define FILE_MAX		65536	/* credential config, token file */
-#define CA_FILE_MAX		262144	/* one PEM bundle (--ca-file, ca.crt) */
-#define ANCHORS_MAX		64	/* trust anchors in one set */
-#define ANCHOR_POOL_MAX		65536	/* DN and key bytes of run-time anchors */
+#define CA_FILE_MAX		262144	/* one PEM bundle (--ca-file, ca.crt):
+					   Debian's whole bundle is 220 KB */
+#define ANCHORS_MAX		256	/* trust anchors in one set (Debian's
+					   bundle: 144 roots) */
+#define ANCHOR_POOL_MAX		131072	/* DN and key bytes of run-time anchors
+					   (Debian's bundle: about 70 KB) */
 
-#define TOKEN_MAX		8192	/* a subject or access token */
+#define TOKEN_MAX		12288	/* a subject or access token: Google
+					   documents STS tokens up to 12,288 */
 #define HOST_MAX		256	/* a host name */
 #define URL_MAX			2048	/* a URL from the credential config */
 #define PATH_MAX_REGCRED	1024	/* a file path */
@@ -29,17 +33,32 @@
 #define CRED_HEADER_NAME_MAX	64	/* one header name, with its NUL */
 #define CRED_HEADER_VALUE_MAX	1024	/* one header value, with its NUL */
 #define AZURE_ID_MAX		128	/* an Azure client or tenant ID */
-#define DOCKERCFG_MAX		16384	/* the .dockerconfigjson document */
-#define DOCKER_AUTH_MAX		(TOKEN_MAX + 64) /* "user:password" before
-					   base64 (.dockerconfigjson auth) */
+#define B64_LEN(n)		(((n) + 2) / 3 * 4)	/* base64 of n bytes */
+#define DOCKER_USER_MAX		32	/* the registry user name */
+#define DOCKER_AUTH_MAX		(DOCKER_USER_MAX + 1 + TOKEN_MAX) /* "user:
+					   password" before base64 */
+/* One registry in .dockerconfigjson: "host":{"username":"oauth2accesstoken",
+ * "password":"TOKEN","auth":"BASE64"} (tokens need no JSON escaping:
+ * oauth_token_check allows the b64token characters only). */
+#define DOCKERCFG_ENTRY_MAX	(HOST_MAX + DOCKER_USER_MAX + TOKEN_MAX + \
+				    B64_LEN(DOCKER_AUTH_MAX) + 64)
+#define DOCKERCFG_MAX		(16 + REGISTRY_MAX * DOCKERCFG_ENTRY_MAX)
+/* The Secret apply document: base64 of .dockerconfigjson plus metadata
+ * (names of NAME_MAX_REGCRED, label, annotation: under 1 KiB). */
+#define APPLY_DOC_MAX		(B64_LEN(DOCKERCFG_MAX) + 2048)
+/* A form with one token percent-encoded at worst (3 bytes a byte). */
+#define FORM_MAX		(3 * TOKEN_MAX + 4096)
 
 #define JSON_TOKENS_MAX		1024	/* jsmn tokens in one document */
 #define JSON_DEPTH_MAX		32	/* nesting of objects and arrays */
 
-#define HTTP_REQUEST_MAX	32768	/* request line, headers and body */
+/* Request line and headers (a Bearer token, a path of URL_MAX) and the
+ * largest body: the apply document. */
+#define HTTP_REQUEST_MAX	(APPLY_DOC_MAX + TOKEN_MAX + URL_MAX + 2048)
 #define HTTP_HEADER_MAX		16384	/* response status line and headers */
-#define HTTP_BODY_MAX		131072	/* response body (apply echoes the
-					   Secret with its managedFields) */
+/* A response body: an apply answer is metadata only (kube.c asks for
+ * PartialObjectMetadata) but a server may echo the whole Secret. */
+#define HTTP_BODY_MAX		(APPLY_DOC_MAX + 65536)
 #define HTTP_HEADERS_MAX	64	/* header lines in one response */
 #define HTTP_CHUNK_LINE_MAX	1024	/* chunk-size line with extensions */
 
@@ -53,5 +72,11 @@
 #define RETRY_MIN_ATTEMPT_MS	1000	/* time a retry must have left */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */
 #define WATCHDOG_GRACE_S	5	/* SIGALRM this long after --timeout */
+
+_Static_assert(FORM_MAX <= HTTP_REQUEST_MAX, "a form fits a request");
+_Static_assert(APPLY_DOC_MAX + TOKEN_MAX <= HTTP_REQUEST_MAX,
+    "the apply document and its Bearer header fit a request");
+_Static_assert(DOCKERCFG_MAX >= REGISTRY_MAX * (TOKEN_MAX +
+    B64_LEN(DOCKER_AUTH_MAX)), "every registry's token and auth fit");
 
 #endif

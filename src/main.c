@@ -47,17 +47,19 @@ struct run {
 	struct anchors		kube;		/* the API server */
 	struct source		source;		/* the subject token's */
 	struct kube_target	target;
-	char			file[CA_FILE_MAX];
-	size_t			filelen;
-	char			subject[TOKEN_MAX];
+	char			subject[TOKEN_MAX + 1];
 	size_t			sublen;
 	struct oauth_token	fed;
 	struct oauth_token	access;
-	char			dockercfg[DOCKERCFG_MAX];
 	size_t			cfglen;
 };
 
 static struct run	R;
+/* The two large buffers live apart from R, so that a wipe of R (small)
+ * and of the used part of these never makes all their pages resident. */
+static char		M_file[CA_FILE_MAX];	/* one local file at a time */
+static size_t		M_filelen, M_filehw;	/* its length, most ever used */
+static char		M_dockercfg[DOCKERCFG_MAX];
 static volatile sig_atomic_t	R_json;	/* log format, for the watchdog */
 
 /* The watchdog: what a stuck step (musl's resolver has no deadline) is. */
@@ -78,12 +80,33 @@ main_wd_write(const char *s)
 		return;
 }
 
+/* R whole, the large buffers as far as used (async-signal-safe). */
+static void
+main_wipe_all(void)
+{
+	explicit_bzero(M_file, M_filehw);
+	explicit_bzero(M_dockercfg, R.cfglen);
+	explicit_bzero(&R, sizeof(R));
+}
+
+/* Reads path into M_file, at most cap-1 bytes (cap names the limit). */
+static int
+main_read(const char *path, size_t cap, const char *what, struct err *e)
+{
+	int	r;
+
+	r = file_read(path, M_file, cap, &M_filelen, what, e);
+	if (M_filelen + 1 > M_filehw)
+		M_filehw = M_filelen + 1;
+	return r;
+}
+
 /* SIGALRM: async-signal-safe calls only. */
 static void
 main_watchdog(int sig)
 {
 	(void)sig;
-	explicit_bzero(&R, sizeof(R));
+	main_wipe_all();
 	main_wd_write(R_json ? "{\"level\":\"error\",\"step\":\"" :
 	    "regcred: error ");
 	main_wd_write((const char *)wd_step);
@@ -117,7 +140,7 @@ static void
 main_wipe(void)
 {
 	log_secret_clear();
-	explicit_bzero(&R, sizeof(R));
+	main_wipe_all();
 }
 
 /* Build facts are string macros (out/gen/buildinfo.h): no formatting. */
@@ -161,9 +184,8 @@ main_read_config(struct err *e)
 {
 	const struct config	*c = &R.cfg;
 
-	if (file_read(c->credential_config, R.file, sizeof(R.file),
-	    &R.filelen, "credential config", e) != 0 ||
-	    cred_parse(&R.cred, R.file, R.filelen, e) != 0)
+	if (main_read(c->credential_config, FILE_MAX + 1, "credential config",
+	    e) != 0 || cred_parse(&R.cred, M_file, M_filelen, e) != 0)
 		return -1;
 	if (log_secret_add(R.cred.client_secret,
 	    strlen(R.cred.client_secret)) != 0)
@@ -171,9 +193,9 @@ main_read_config(struct err *e)
 	anchors_init(&R.google);
 	if (!c->no_embedded_roots && anchors_add_embedded(&R.google, e) != 0)
 		return -1;
-	if (c->ca_file[0] != '\0' && (file_read(c->ca_file, R.file,
-	    sizeof(R.file), &R.filelen, "--ca-file", e) != 0 ||
-	    anchors_add_pem(&R.google, R.file, R.filelen, c->ca_file, e) != 0))
+	if (c->ca_file[0] != '\0' && (main_read(c->ca_file, sizeof(M_file),
+	    "--ca-file", e) != 0 ||
+	    anchors_add_pem(&R.google, M_file, M_filelen, c->ca_file, e) != 0))
 		return -1;
 	return main_plan_source(e);
 }
@@ -182,7 +204,7 @@ main_read_config(struct err *e)
 static int
 main_read_subject(struct err *e)
 {
-	if (source_read(&R.source, R.file, sizeof(R.file), R.subject,
+	if (source_read(&R.source, M_file, FILE_MAX + 1, R.subject,
 	    sizeof(R.subject), &R.sublen, e) != 0)
 		return -1;
 	if (R.sublen > 0 && log_secret_add(R.subject, R.sublen) != 0)
@@ -282,11 +304,13 @@ main_read_kube(struct err *e)
 		return -1;
 	if (log_secret_add(t->token, t->tokenlen) != 0)
 		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
-	if (config_read_sa(&R.cfg, "ca.crt", R.file, sizeof(R.file),
-	    &R.filelen, e) != 0)
+	if (config_read_sa(&R.cfg, "ca.crt", M_file, sizeof(M_file),
+	    &M_filelen, e) != 0)
 		return -1;
+	if (M_filelen + 1 > M_filehw)
+		M_filehw = M_filelen + 1;
 	anchors_init(&R.kube);
-	return anchors_add_pem(&R.kube, R.file, R.filelen, "ca.crt", e);
+	return anchors_add_pem(&R.kube, M_file, M_filelen, "ca.crt", e);
 }
 
 /* STS, then IAM when the config impersonates: exit 3 on failure. */
@@ -345,11 +369,11 @@ main_apply(int64_t deadline, struct err *e)
 
 	for (i = 0; i < R.cfg.nregistry; i++)
 		regs[i] = R.cfg.registry[i];
-	if (dockercfg_build(R.dockercfg, sizeof(R.dockercfg), &R.cfglen, regs,
+	if (dockercfg_build(M_dockercfg, sizeof(M_dockercfg), &R.cfglen, regs,
 	    R.cfg.nregistry, DOCKERCFG_USER, R.access.token, R.access.len,
 	    e) != 0)
 		return -1;
-	return kube_apply(&R.target, &R.kube, R.dockercfg, R.cfglen,
+	return kube_apply(&R.target, &R.kube, M_dockercfg, R.cfglen,
 	    R.access.expires_at, deadline, e);
 }
 

@@ -70,27 +70,64 @@ oauth_form_finish(struct oauth_form *f, size_t *len, const char *what,
     const char *limit, struct err *e)
 {
 	*len = 0;
-	if (f->failed)
+	if (f->failed) {
+		explicit_bzero(f->buf, f->len);	/* it may hold a token */
 		return err_set(e, "%s exceeds %zu bytes (%s)", what, f->cap,
 		    limit);
+	}
 	f->buf[f->len] = '\0';
 	*len = f->len;
 	return 0;
+}
+
+/* RFC 6750 b64token: ALPHA DIGIT - . _ ~ + / then '=' padding only. */
+static int
+oauth_b64token_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~' || c == '+' || c == '/';
 }
 
 int
 oauth_token_check(const struct oauth_token *t, const char *what,
     struct err *e)
 {
-	size_t	i;
+	size_t	i = 0;
 
 	if (t->len == 0)
 		return err_set(e, "%s is empty", what);
-	for (i = 0; i < t->len; i++)
-		if ((unsigned char)t->token[i] <= 0x20 ||
-		    (unsigned char)t->token[i] >= 0x7f)
-			return err_set(e, "%s holds a byte that is not "
-			    "printable ASCII", what);
+	while (i < t->len && oauth_b64token_char((unsigned char)t->token[i]))
+		i++;
+	while (i > 0 && i < t->len && t->token[i] == '=')
+		i++;
+	if (i != t->len)
+		return err_set(e, "%s holds a byte a bearer token may not "
+		    "(RFC 6750 b64token)", what);
+	return 0;
+}
+
+int
+oauth_get_token(const struct json *j, const char *key, const char *what,
+    struct oauth_token *t, struct err *e)
+{
+	int	r, v;
+
+	t->len = 0;
+	r = json_find(j, 0, key, &v, e);
+	if (r == -1)
+		return err_prefix(e, "%s answer", what);
+	if (r == 0)
+		return err_set(e, "%s answer has no \"%s\"", what, key);
+	if (json_type(j, v) != JSON_STRING)
+		return err_set(e, "%s answer: \"%s\" is not a string", what,
+		    key);
+	if (json_string(j, v, t->token, sizeof(t->token), &t->len, e) != 0) {
+		if ((size_t)(j->tok[v].end - j->tok[v].start) > TOKEN_MAX)
+			return err_set(e, "%s %s is longer than %d bytes "
+			    "(TOKEN_MAX)", what, key, TOKEN_MAX);
+		return err_prefix(e, "%s answer: \"%s\"", what, key);
+	}
 	return 0;
 }
 
@@ -107,9 +144,9 @@ oauth_parse(const char *body, size_t len, long long now, const char *what,
 		return err_prefix(e, "%s answer is not JSON", what);
 	if (json_type(&j, 0) != JSON_OBJECT)
 		return err_set(e, "%s answer is not a JSON object", what);
-	if (json_get_string(&j, 0, "access_token", t->token,
-	    sizeof(t->token), &t->len, NULL, e) != 0 ||
-	    json_get_int(&j, 0, "expires_in", 1, 7 * 86400, 1, &expires_in,
+	if (oauth_get_token(&j, "access_token", what, t, e) != 0)
+		return -1;
+	if (json_get_int(&j, 0, "expires_in", 1, 7 * 86400, 1, &expires_in,
 	    &found, e) != 0)
 		return err_prefix(e, "%s answer", what);
 	n = fmt_print(name, sizeof(name), "%s access_token", what);

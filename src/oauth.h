@@ -12,12 +12,13 @@
 #include "limits.h"
 
 struct err;
+struct json;
 struct fetch_call;
 struct http_resp;
 
 /* A token and when it expires; wiped by whoever holds it. */
 struct oauth_token {
-	char		token[TOKEN_MAX];
+	char		token[TOKEN_MAX + 1];	/* with its NUL */
 	size_t		len;
 	long long	expires_at;	/* Unix seconds */
 };
@@ -45,7 +46,12 @@ int	oauth_form_finish(struct oauth_form *f, size_t *len, const char *what,
  */
 int	oauth_parse(const char *body, size_t len, long long now,
 	    const char *what, struct oauth_token *t, struct err *e);
-/* Printable ASCII without spaces, not empty: it goes into headers/JSON. */
+/* The string field key of the answer's top object j into t; one longer
+ * than TOKEN_MAX is an error naming the limit. */
+int	oauth_get_token(const struct json *j, const char *key, const char *what,
+	    struct oauth_token *t, struct err *e);
+/* An RFC 6750 b64token, not empty: it goes into a Bearer header and into
+ * JSON strings unescaped (limits.h sizes .dockerconfigjson from that). */
 int	oauth_token_check(const struct oauth_token *t, const char *what,
 	    struct err *e);
 /*

@@ -25,7 +25,7 @@ struct source {
 	const struct cred	*cred;
 	const struct azure	*az;
 	const struct anchors	*anchors;	/* https URL and Entra ID */
-	char			 assertion[TOKEN_MAX];	/* SOURCE_ENTRA */
+	char			 assertion[TOKEN_MAX + 1];	/* SOURCE_ENTRA */
 	size_t			 alen;
 	struct oauth_token	 entra;			/* SOURCE_ENTRA */
 };

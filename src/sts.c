@@ -4,7 +4,7 @@
  * Owns: the RFC 8693 form google-auth sends to token_url, HTTP Basic
  * client authentication when the config has client_id, the
  * generateAccessToken call to the impersonation URL, parsing both answers
- * (tokens must be printable ASCII without spaces: they go into headers
+ * (tokens must be RFC 6750 b64tokens: they go into Bearer headers
  * and JSON), and the servers' error messages. Buffers holding tokens are
  * wiped when a step ends.
  */
@@ -29,9 +29,10 @@
 #define USER_AGENT	"regcred/" BUILD_VERSION
 #define STS_CLIENT	"regcred google-byoid-sdk source/"
 
-static char	sts_form_buf[HTTP_REQUEST_MAX];
+static char	sts_form_buf[FORM_MAX];
+static size_t	sts_form_len;		/* bytes of sts_form_buf used */
 static char	sts_auth[TOKEN_MAX + 16];	/* "Bearer ..." / "Basic ..." */
-static char	sts_scratch[TOKEN_MAX];
+static char	sts_scratch[TOKEN_MAX + 1];
 
 static int
 sts_options(const struct cred *c, char *dst, size_t cap, size_t *len,
@@ -71,7 +72,7 @@ sts_form(const struct cred *c, const char *subject, size_t sublen,
 	oauth_form_add(&f, "subject_token_type", c->subject_token_type,
 	    strlen(c->subject_token_type));
 	oauth_form_add(&f, "options", opts, olen);
-	return oauth_form_finish(&f, len, "STS request", "HTTP_REQUEST_MAX",
+	return oauth_form_finish(&f, len, "STS request", "FORM_MAX",
 	    e);
 }
 
@@ -166,9 +167,9 @@ iam_parse(const char *body, size_t len, struct oauth_token *t, struct err *e)
 		return err_prefix(e, "IAM answer is not JSON");
 	if (json_type(&j, 0) != JSON_OBJECT)
 		return err_set(e, "IAM answer is not a JSON object");
-	if (json_get_string(&j, 0, "accessToken", t->token, sizeof(t->token),
-	    &t->len, NULL, e) != 0 ||
-	    json_get_string(&j, 0, "expireTime", when, sizeof(when), &wlen,
+	if (oauth_get_token(&j, "accessToken", "IAM", t, e) != 0)
+		return -1;
+	if (json_get_string(&j, 0, "expireTime", when, sizeof(when), &wlen,
 	    NULL, e) != 0)
 		return err_prefix(e, "IAM answer");
 	if (sts_parse_time(when, wlen, &t->expires_at) != 0)
@@ -200,7 +201,8 @@ sts_basic(const struct cred *c, struct err *e)
 static void
 sts_wipe(void)
 {
-	explicit_bzero(sts_form_buf, sizeof(sts_form_buf));
+	explicit_bzero(sts_form_buf, sts_form_len);
+	sts_form_len = 0;
 	explicit_bzero(sts_auth, sizeof(sts_auth));
 	explicit_bzero(sts_scratch, sizeof(sts_scratch));
 	fetch_wipe();
@@ -251,6 +253,7 @@ sts_exchange(const struct cred *c, const struct anchors *a,
 	if (sts_form(c, subject, sublen, sts_form_buf, sizeof(sts_form_buf),
 	    &len, e) != 0)
 		goto done;
+	sts_form_len = len;
 	fc = (struct fetch_call){ "sts", "POST", &u, NULL, a, h, nh,
 	    sts_form_buf, len };
 	r = sts_run(&fc, deadline_ms, out, 0, e);
@@ -281,6 +284,7 @@ iam_impersonate(const struct cred *c, const struct anchors *a,
 	}
 	if (iam_body(c, sts_form_buf, sizeof(sts_form_buf), &len, e) != 0)
 		goto done;
+	sts_form_len = len;
 	h[0] = (struct http_hdr){ "Content-Type", "application/json" };
 	h[1] = (struct http_hdr){ "Accept", "application/json" };
 	h[2] = (struct http_hdr){ "User-Agent", USER_AGENT };

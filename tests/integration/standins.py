@@ -528,6 +528,15 @@ class StandIn:
 # Google
 # --------------------------------------------------------------------------
 
+def _token(prefix: str, length: int | None, default_random: int) -> str:
+    """A Google-shaped access token; exactly `length` bytes when given (a
+    stand-in's token_len: Google documents STS tokens up to 12,288)."""
+    if length is None:
+        return prefix + secrets.token_urlsafe(default_random)
+    body = secrets.token_urlsafe(length)
+    return (prefix + body)[:length]
+
+
 class _Google(StandIn):
     chunked = True
 
@@ -641,7 +650,7 @@ class STS(_Google):
         refused = self.check_subject_token(form.get("subject_token"))
         if refused is not None:
             return refused
-        tok = "ya29.d.fed" + secrets.token_urlsafe(96)
+        tok = _token("ya29.d.fed", getattr(self, "token_len", None), 96)
         with self._lock:
             self.issued.append(tok)
         return Response(200, json.dumps({
@@ -701,7 +710,7 @@ class IAM(_Google):
             msg = (f'Invalid JSON payload received. Unknown name "{sorted(extra)[0]}": Cannot find field.'
                    if extra else "Request contains an invalid argument.")
             raise Reject(f"body {body!r}, want {want!r}", self.error_response(400, msg, "INVALID_ARGUMENT"))
-        tok = "ya29.c.imp" + secrets.token_urlsafe(120)
+        tok = _token("ya29.c.imp", getattr(self, "token_len", None), 120)
         seconds = int(self.lifetime.rstrip("s"))
         exp = rfc3339(utcnow() + datetime.timedelta(seconds=seconds))
         with self._lock:
@@ -888,6 +897,7 @@ class Kube(StandIn):
         if ns not in self.namespaces:
             return self.error_response(404, f'namespaces "{ns}" not found', "NotFound",
                                        {"name": ns, "kind": "namespaces"})
+        self._as(req, {"metadata": {}})     # 406 before anything is applied
         with self._lock:
             self.applied.append(obj)
             cur = self.store.get((ns, name))
@@ -901,8 +911,24 @@ class Kube(StandIn):
                         "field": "type"}]})
             status, s = self._apply(cur, obj, ns, name)
             self.store[(ns, name)] = s
-            body = json.dumps(s).encode()
+            body = json.dumps(self._as(req, s)).encode()
         return Response(status, body, content_type="application/json")
+
+    PARTIAL = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+    def _as(self, req: Request, s: dict) -> dict:
+        """What the API server answers for the request's Accept: the first
+        media type it can serve (PartialObjectMetadata: metadata only)."""
+        for media in (req.header("Accept") or "application/json").split(","):
+            media = media.replace(" ", "")
+            if media == self.PARTIAL:
+                return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                        "metadata": copy.deepcopy(s["metadata"])}
+            if media in ("application/json", "*/*"):
+                return s
+        raise Reject(f"Accept {req.header('Accept')!r}", self.error_response(
+            406, "only the following media types are accepted: application/json, "
+            "application/yaml, application/vnd.kubernetes.protobuf", "NotAcceptable"))
 
     def _invalid(self, why: str, name: str, field_: str, msg: str):
         return Reject(why, self.error_response(

@@ -100,3 +100,15 @@ def test_bad_ca_file(regcred, world, seeded):
     p.write_text("this is not a certificate\n")
     res = world.run(regcred, world.args(ca_file=str(p)))
     assert res.rc == 2, res
+
+
+def test_credential_config_over_file_max_names_the_limit(regcred, world):
+    """The documented 64 KiB limit is the one enforced (it used to be read
+    into the 256 KiB CA buffer)."""
+    cfg = json.dumps(world.config())
+    world.write_config(cfg[:-1] + " " * (65537 - len(cfg)) + "}")  # FILE_MAX + 1
+    res = world.run(regcred, world.args())
+    expect_failure(res, 2, "config", "FILE_MAX")
+    world.write_config(cfg[:-1] + " " * (65536 - len(cfg)) + "}")  # FILE_MAX
+    res = world.run(regcred, world.args())
+    assert res.rc == 0, res

@@ -303,3 +303,28 @@ def test_token_to_a_closed_stdout_is_exit_3_not_sigpipe(regcred, world):
                    _time.monotonic() - t0)
     world.check_hygiene(res)
     expect_failure(res, 3, "token", "writing the token to stdout failed")
+
+
+GOOGLE_TOKEN_MAX = 12288       # Google's documented upper bound for STS tokens
+
+
+@pytest.mark.parametrize("impersonate", [True, False], ids=["iam", "sts-only"])
+def test_largest_google_tokens_end_to_end(regcred, world, impersonate):
+    """12,288-byte tokens from STS and IAM, and 16 registries: the Secret
+    holds them all, exactly as kubectl would write it."""
+    world.sts.token_len = GOOGLE_TOKEN_MAX
+    world.iam.token_len = GOOGLE_TOKEN_MAX
+    world.write_config(impersonate=impersonate)
+    regs = [f"r{i:02d}" + ("." + "x" * 60) * 3 + ".pkg.dev" for i in range(16)]
+    res = world.run(regcred, world.args(registries=regs, timeout=20))
+    assert res.rc == 0, res
+    tok = (world.iam if impersonate else world.sts).issued[0]
+    assert len(tok) == GOOGLE_TOKEN_MAX
+    raw = decode_dockercfg(world.kube.get(NAMESPACE, SECRET))
+    assert json.loads(raw) == expected_cfg(regs, tok)
+
+
+def test_token_over_the_limit_is_refused_naming_it(regcred, world, seeded):
+    world.sts.token_len = GOOGLE_TOKEN_MAX + 1
+    res = world.run(regcred, world.args())
+    expect_failure(res, 3, "sts", "TOKEN_MAX")

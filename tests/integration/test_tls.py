@@ -158,3 +158,13 @@ def test_verdict_alert_is_not_retried(regcred, world, code):
     res = world.run(regcred, world.args(timeout=10))
     expect_failure(res, 3, "sts", f"alert {code}")
     assert world.sts.connections == 1
+
+
+def test_ca_file_whole_system_bundle(regcred, world, tmp_path):
+    """--ca-file with Debian's whole bundle (144 roots, 220 KB) plus the
+    stand-ins' root: "a mounted bundle", as the README offers."""
+    system = open("/etc/ssl/certs/ca-certificates.crt", "rb").read()
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(system + open(world.pki.rsa_root_file, "rb").read())
+    res = world.run(regcred, world.args(ca_file=str(bundle)))
+    assert res.rc == 0, res

@@ -435,6 +435,7 @@ test_cred_url_sources(void **state)
 		{ URL_DOC("\"url\":\"https://meta.example/token?a=b\""), "" },
 		{ URL_DOC("\"url\":\"http://[fd00:ec2::254]/latest/api/token\""),
 		    "" },
+		{ URL_DOC("\"url\":\"http://[fd00:ec2:0:0::254]/x\""), "" },
 		{ URL_DOC("\"url\":\"http://169.254.169.254:8080/metadata/"
 		    "identity/oauth2/token?resource=api%3A%2F%2Fx%2By\""),
 		    "api://x+y" },
@@ -473,6 +474,10 @@ test_cred_url_must_fail(void **state)
 		{ URL_DOC("\"url\":\"http://metadata.google.internal/x\""),
 		    "plain http:// is allowed only to the link-local" },
 		{ URL_DOC("\"url\":\"http://127.0.0.1/x\""), "use https://" },
+		{ URL_DOC("\"url\":\"http://[fd00:ec2::255]/x\""),
+		    "use https://" },
+		{ URL_DOC("\"url\":\"http://169.254.169.253/x\""),
+		    "use https://" },
 		{ URL_DOC("\"url\":\"ftp://x/y\""), "credential_source.url" },
 		{ URL_DOC("\"url\":\"\""), "\"credential_source.url\" must not "
 		    "be empty" },

@@ -77,7 +77,7 @@ test_form_overflow(void **state)
 
 	(void)state;
 	assert_int_equal(sts_form(&C, "t", 1, out, sizeof(out), &len, &e), -1);
-	assert_non_null(strstr(e.msg, "HTTP_REQUEST_MAX"));
+	assert_non_null(strstr(e.msg, "FORM_MAX"));
 }
 
 static void
