@@ -339,6 +339,22 @@ config_log_format(struct config *c, const char *v, const char *src,
 	return 0;
 }
 
+/* https://host[:port][/]: a path (a proxy's prefix) would be dropped,
+ * so it is refused rather than ignored. */
+static int
+config_kube_api(struct config *c, const char *v, const char *src,
+    struct err *e)
+{
+	struct url	u;
+
+	if (url_parse(v, &u, e) != 0)
+		return err_prefix(e, "%s", src);
+	if (strcmp(u.path, "/") != 0)
+		return err_set(e, "%s: a path or query (\"%.64s\") is not "
+		    "supported: give https://host[:port]", src, u.path);
+	return config_copy(c, &config_opts[OPT_KUBE_API], v, src, e);
+}
+
 /* Azure client and tenant IDs: GUIDs, or a tenant's domain name. */
 static int
 config_azure_id_ok(const char *v)
@@ -424,6 +440,8 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 		return config_log_format(c, v, src, e);
 	case OPT_AZ_AUTHORITY:
 		return config_authority(c, v, src, e);
+	case OPT_KUBE_API:
+		return config_kube_api(c, v, src, e);
 	default:
 		break;
 	}
@@ -644,12 +662,6 @@ config_read_sa(const struct config *c, const char *name, char *dst,
 	if (*len == 0)
 		return err_set(e, "%s is empty", path);
 	return 0;
-}
-
-int
-config_domain_ok(const char *s, size_t len)
-{
-	return config_labels_ok(s, len, DNS_LABEL_MAX, 1);
 }
 
 int

@@ -60,7 +60,4 @@ extern const char config_usage[];
 int	config_read_sa(const struct config *c, const char *name, char *dst,
 	    size_t cap, size_t *len, struct err *e);
 
-/* 1 if s is a DNS name (labels of letters, digits and '-'). */
-int	config_domain_ok(const char *s, size_t len);
-
 #endif

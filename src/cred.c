@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "cred.h"
 #include "file.h"
 #include "http.h"
@@ -23,7 +22,6 @@
 #define LIFETIME_MIN_S	600
 #define LIFETIME_MAX_S	43200
 #define LIFETIME_DEF_S	3600
-#define UNIVERSE_DEF	"googleapis.com"
 #define IMDS_V4		"169.254.169.254"
 #define IMDS_V6		"fd00:ec2::254"
 #define IMDS_TOKEN_PATH	"/metadata/identity/oauth2/token"
@@ -113,18 +111,16 @@ cred_type(const struct json *j, struct err *e)
 	return 0;
 }
 
-/* https://, something after it, no spaces or control bytes. */
+/* A whole https URL, as url_parse will take it at run time. */
 static int
 cred_https(const char *url, const char *path, struct err *e)
 {
-	size_t	i;
+	struct url	u;
 
-	if (strncmp(url, "https://", 8) != 0 || url[8] == '\0')
+	if (strncmp(url, "https://", 8) != 0)
 		return err_set(e, "\"%s\" must be an https:// URL", path);
-	for (i = 0; url[i] != '\0'; i++)
-		if ((unsigned char)url[i] <= ' ' || url[i] == 0x7f)
-			return err_set(e, "\"%s\" contains a space or control "
-			    "character", path);
+	if (url_parse(url, &u, e) != 0)
+		return err_prefix(e, "\"%s\"", path);
 	return 0;
 }
 
@@ -404,14 +400,8 @@ cred_optional(struct cred *c, const struct json *j, struct err *e)
 	    sizeof(c->client_secret), 0, e) == -1 ||
 	    cred_str(j, 0, "workforce_pool_user_project",
 	    "workforce_pool_user_project", c->workforce_pool_user_project,
-	    sizeof(c->workforce_pool_user_project), 0, e) == -1 ||
-	    cred_str(j, 0, "universe_domain", "universe_domain",
-	    c->universe_domain, sizeof(c->universe_domain), 0, e) == -1)
+	    sizeof(c->workforce_pool_user_project), 0, e) == -1)
 		return -1;
-	if (c->universe_domain[0] == '\0')
-		memcpy(c->universe_domain, UNIVERSE_DEF, sizeof(UNIVERSE_DEF));
-	if (!config_domain_ok(c->universe_domain, strlen(c->universe_domain)))
-		return err_set(e, "\"universe_domain\" is not a DNS name");
 	return 0;
 }
 

@@ -39,7 +39,6 @@ struct cred {
 	char		client_id[256];			/* "" = none */
 	char		client_secret[256];
 	char		workforce_pool_user_project[256];
-	char		universe_domain[HOST_MAX];	/* default googleapis.com */
 };
 
 /*
@@ -51,7 +50,8 @@ struct cred {
  * or json (json needs subject_token_field_name). A url that is Azure IMDS
  * (http://169.254.169.254/metadata/identity/oauth2/token?...) has its
  * resource= parameter, percent-decoded, in imds_resource. Unknown fields
- * are ignored; a malformed known field is an error naming it.
+ * are ignored (universe_domain too: every endpoint regcred calls is named
+ * in the file); a malformed known field is an error naming it.
  */
 int	cred_parse(struct cred *c, const char *buf, size_t len, struct err *e);
 

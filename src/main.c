@@ -329,6 +329,9 @@ main_identity(int64_t deadline, const char **step, struct err *e)
 	explicit_bzero(R.subject, sizeof(R.subject));
 	if (log_secret_add(R.fed.token, R.fed.len) != 0)
 		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
+	if (R.fed.assumed)
+		log_info("sts", "the STS answer has no expires_in: assuming "
+		    "the token lives 3600 s");
 	if (R.cred.impersonation_url[0] == '\0') {
 		R.access = R.fed;
 		return 0;

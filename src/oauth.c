@@ -153,6 +153,7 @@ oauth_parse(const char *body, size_t len, long long now, const char *what,
 	if (oauth_token_check(t, n < 0 ? "access_token" : name, e) != 0)
 		return -1;
 	t->expires_at = now + (found ? expires_in : 3600);
+	t->assumed = !found;
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct oauth_token {
 	char		token[TOKEN_MAX + 1];	/* with its NUL */
 	size_t		len;
 	long long	expires_at;	/* Unix seconds */
+	int		assumed;	/* no expires_in: 3600 s assumed */
 };
 
 /* A form body being written into a caller's buffer; overflow is sticky. */

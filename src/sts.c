@@ -121,21 +121,55 @@ sts_digits(const char *s, size_t n)
 	return v;
 }
 
-/* RFC 3339 UTC ("2026-11-29T17:00:00Z", fraction allowed) to Unix time. */
+static int
+sts_mday_max(int year, int mon)
+{
+	static const unsigned char	days[12] =
+	    { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int				leap;
+
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	return days[mon] + (mon == 1 && leap);
+}
+
+/* "Z", or "+hh:mm" / "-hh:mm": seconds east of UTC in *off. */
+static int
+sts_zone(const char *s, size_t len, long *off)
+{
+	int	h, m;
+
+	if (len == 1 && (s[0] == 'Z' || s[0] == 'z')) {
+		*off = 0;
+		return 0;
+	}
+	if (len != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' ||
+	    (h = sts_digits(s + 1, 2)) < 0 || h > 23 ||
+	    (m = sts_digits(s + 4, 2)) < 0 || m > 59)
+		return -1;
+	*off = (s[0] == '-' ? -1 : 1) * (h * 3600L + m * 60L);
+	return 0;
+}
+
+/* RFC 3339: date-time with a valid day of its month, a fraction of at
+ * least one digit after a dot, and Z or a numeric offset. */
 static int
 sts_parse_time(const char *s, size_t len, long long *out)
 {
 	struct tm	tm;
 	size_t		pos = 19;
+	long		off;
 	time_t		t;
 
-	if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
+	if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' &&
+	    s[10] != 't') || s[13] != ':' || s[16] != ':')
 		return -1;
-	if (s[pos] == '.')
-		for (pos++; pos < len - 1 && s[pos] >= '0' && s[pos] <= '9'; pos++)
+	if (s[pos] == '.') {
+		for (pos++; pos < len && s[pos] >= '0' && s[pos] <= '9'; pos++)
 			;
-	if (pos != len - 1)
+		if (pos == 20)
+			return -1;
+	}
+	if (sts_zone(s + pos, len - pos, &off) != 0)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = sts_digits(s, 4) - 1900;
@@ -145,14 +179,15 @@ sts_parse_time(const char *s, size_t len, long long *out)
 	tm.tm_min = sts_digits(s + 14, 2);
 	tm.tm_sec = sts_digits(s + 17, 2);
 	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
-	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
-	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
-	    tm.tm_sec < 0 || tm.tm_sec > 60)
+	    tm.tm_mday < 1 ||
+	    tm.tm_mday > sts_mday_max(tm.tm_year + 1900, tm.tm_mon) ||
+	    tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+	    tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
 		return -1;
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return -1;
-	*out = (long long)t;
+	*out = (long long)t - off;
 	return 0;
 }
 
@@ -174,7 +209,7 @@ iam_parse(const char *body, size_t len, struct oauth_token *t, struct err *e)
 		return err_prefix(e, "IAM answer");
 	if (sts_parse_time(when, wlen, &t->expires_at) != 0)
 		return err_set(e, "IAM answer: \"expireTime\" is not an "
-		    "RFC 3339 UTC time");
+		    "RFC 3339 time");
 	return oauth_token_check(t, "IAM accessToken", e);
 }
 

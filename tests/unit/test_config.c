@@ -631,6 +631,33 @@ test_azure_precedence(void **state)
 	    &e, "AZURE_TENANT_ID: \"a/b\" is not a valid Azure tenant ID");
 }
 
+/* --kube-api: a whole https URL, no path (it would be dropped). */
+static void
+test_kube_api(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", "--kube-api=https://10.0.0.1:6443",
+	    NULL), 0);
+	assert_int_equal(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", "--kube-api=https://k/", NULL), 0);
+	assert_fails(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", "--kube-api=https://rancher/k8s/"
+	    "clusters/c-1", NULL), &e, "a path or query");
+	assert_fails(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", "--kube-api=https://k:0", NULL), &e,
+	    "--kube-api: URL port 0");
+	assert_fails(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", "--kube-api=http://k", NULL), &e,
+	    "not https");
+	setenv("REGCRED_KUBE_API", "https://k./", 1);
+	assert_fails(parse(&c, &e, "refresh", "--credential-config=/c",
+	    "--registry=r", "--secret=s", NULL), &e, "REGCRED_KUBE_API");
+}
+
 static void
 test_azure_authority(void **state)
 {
@@ -840,6 +867,7 @@ main(void)
 		cmocka_unit_test_setup(test_usage, env_clear),
 		cmocka_unit_test_setup(test_azure_precedence, env_clear),
 		cmocka_unit_test_setup(test_azure_authority, env_clear),
+		cmocka_unit_test_setup(test_kube_api, env_clear),
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_read_ok),

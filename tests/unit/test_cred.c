@@ -63,7 +63,6 @@ test_cred_impersonation(void **state)
 	assert_string_equal(c.source_file, "/var/run/token");
 	assert_int_equal(c.format, CRED_TEXT);
 	assert_string_equal(c.client_id, "");
-	assert_string_equal(c.universe_domain, "googleapis.com");
 }
 
 static void
@@ -102,7 +101,6 @@ test_cred_json_client(void **state)
 	assert_string_equal(c.client_id, "cid");
 	assert_string_equal(c.client_secret, "csec");
 	assert_string_equal(c.workforce_pool_user_project, "proj");
-	assert_string_equal(c.universe_domain, "example.com");
 	assert_string_equal(c.impersonation_url, "");
 }
 
@@ -195,15 +193,20 @@ test_cred_must_fail(void **state)
 		{ CRED_HEAD "\"service_account_impersonation\":3600,"
 		    "\"credential_source\":{\"file\":\"/t\"}}",
 		    "\"service_account_impersonation\" must be an object" },
-		{ CRED_HEAD "\"universe_domain\":\"a/b\",\"credential_source\":"
-		    "{\"file\":\"/t\"}}", "universe_domain" },
 		{ "{\"type\":\"external_account\",\"audience\":\"a\","
 		    "\"subject_token_type\":\"x\",\"token_url\":"
 		    "\"http://sts.googleapis.com/v1/token\"}",
 		    "\"token_url\" must be an https:// URL" },
 		{ "{\"type\":\"external_account\",\"audience\":\"a\","
 		    "\"subject_token_type\":\"x\",\"token_url\":"
-		    "\"https://sts/a b\"}", "\"token_url\" contains a space" },
+		    "\"https://sts/a b\"}", "\"token_url\": URL has a control "
+		    "byte, space" },
+		{ CRED_HEAD "\"credential_source\":{\"file\":\"/t\"},"
+		    "\"service_account_impersonation_url\":\"https://iam:0/x\"}",
+		    "\"service_account_impersonation_url\": URL port 0" },
+		{ "{\"type\":\"external_account\",\"audience\":\"a\","
+		    "\"subject_token_type\":\"x\",\"token_url\":"
+		    "\"https://sts.googleapis.com./v1/token\"}", "\"token_url\"" },
 	};
 	struct cred	c;
 	struct err	e;

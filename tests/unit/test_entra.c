@@ -97,6 +97,11 @@ test_parse(void **state)
 	assert_int_equal(entra_parse(ok, sizeof(ok) - 1, 1000, &t, &e), 0);
 	assert_string_equal(t.token, "eyJ0.eyJ1.c2ln");
 	assert_int_equal(t.expires_at, 1000 + 3599);
+	assert_int_equal(t.assumed, 0);
+	assert_int_equal(entra_parse("{\"access_token\":\"abc\"}", 22, 10, &t,
+	    &e), 0);
+	assert_int_equal(t.expires_at, 10 + 3600);	/* and it is logged */
+	assert_int_equal(t.assumed, 1);
 	assert_int_equal(entra_parse(str, sizeof(str) - 1, 0, &t, &e), 0);
 	assert_int_equal(t.expires_at, 3599);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

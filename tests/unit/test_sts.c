@@ -157,9 +157,25 @@ test_iam_parse(void **state)
 		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00\"}",
 		"{\"accessToken\":\"x\",\"expireTime\":\"2026-13-29T17:00:00Z\"}",
 		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:0xZ\"}",
-		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00+01:00\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-02-29T17:00:00Z\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-04-31T17:00:00Z\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00.Z\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00+1:00\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00+01:60\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29T17:00:00ZZ\"}",
+		"{\"accessToken\":\"x\",\"expireTime\":\"2026-11-29 17:00:00Z\"}",
 		"{\"expireTime\":\"2026-11-29T17:00:00Z\"}",
 	};
+	static const struct {
+		const char	*when;
+		long long	 at;
+	} good[] = {
+		{ "2026-11-29T18:00:00+01:00", 1795971600LL },
+		{ "2026-11-29T16:30:00.5-00:30", 1795971600LL },
+		{ "2026-11-29t17:00:00z", 1795971600LL },
+		{ "2028-02-29T00:00:00Z", 1835395200LL },
+	};
+	char			doc[128];
 	struct oauth_token	t;
 	struct err		e;
 	size_t			i;
@@ -171,7 +187,15 @@ test_iam_parse(void **state)
 	assert_int_equal(iam_parse(frac, sizeof(frac) - 1, &t, &e), 0);
 	assert_int_equal(t.expires_at, 1795971600LL);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(iam_parse(bad[i], strlen(bad[i]), &t, &e), -1);
+		if (iam_parse(bad[i], strlen(bad[i]), &t, &e) != -1)
+			fail_msg("accepted %s", bad[i]);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(doc, sizeof(doc), "{\"accessToken\":\"x\","
+		    "\"expireTime\":\"%s\"}", good[i].when);
+		if (iam_parse(doc, strlen(doc), &t, &e) != 0)
+			fail_msg("refused %s: %s", good[i].when, e.msg);
+		assert_int_equal(t.expires_at, good[i].at);
+	}
 }
 
 static void
