@@ -518,7 +518,7 @@ cmd_test() {
 	py_deps
 	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
 		python3 -m pytest -q tests/integration
-	need_pkgs podman runc diffoscope-minimal
+	need_pkgs podman runc skopeo diffoscope-minimal
 	image_build >/dev/null
 	python3 -m pytest -q tests/release
 	e2e_tests
