@@ -255,6 +255,12 @@ build_release() {
 	say "out/regcred: $(wc -c <"$OUT/regcred") bytes; SBOM out/regcred.spdx.json"
 }
 
+# The release build plus a test hook (REGCRED_LOCKTEST, see main.c) that
+# does what the lockdown forbids; never shipped.
+build_locktest() {
+	compile_musl "$OUT/regcred-locktest" "-DREGCRED_LOCKTEST" ""
+}
+
 # Static musl build with UBSan in trap mode (no runtime needed).
 build_ubsan() {
 	UB="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
@@ -511,12 +517,14 @@ fuzz_tests() { # seconds
 
 cmd_test() {
 	build_release
+	build_locktest
 	build_ubsan
 	build_asan
 	unit_tests
 	fuzz_tests 30
 	py_deps
 	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
+		REGCRED_LOCKTEST_BIN="$OUT/regcred-locktest" \
 		python3 -m pytest -q tests/integration
 	need_pkgs podman runc skopeo diffoscope-minimal
 	image_build >/dev/null

@@ -90,8 +90,9 @@ entra_run(const struct fetch_call *fc, int64_t deadline_ms,
 
 int
 entra_exchange(const struct azure *az, const char *resource,
-    const struct anchors *a, const char *assertion, size_t alen,
-    int64_t deadline_ms, struct oauth_token *out, struct err *e)
+    const struct anchors *a, const struct dial_table *d,
+    const char *assertion, size_t alen, int64_t deadline_ms,
+    struct oauth_token *out, struct err *e)
 {
 	char			url[URL_MAX];
 	struct http_hdr		h[3];
@@ -111,7 +112,7 @@ entra_exchange(const struct azure *az, const char *resource,
 	if (entra_form(az, resource, assertion, alen, entra_form_buf,
 	    sizeof(entra_form_buf), &len, e) == 0) {
 		fc = (struct fetch_call){ "entra", "POST", &u, NULL, a, h, 3,
-		    entra_form_buf, len };
+		    entra_form_buf, len, d };
 		r = entra_run(&fc, deadline_ms, out, e);
 	}
 	explicit_bzero(entra_form_buf, len);	/* a failed form wipes itself */

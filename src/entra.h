@@ -15,6 +15,7 @@
 struct err;
 struct azure;
 struct anchors;
+struct dial_table;
 struct oauth_token;
 
 #define ENTRA_AUTHORITY_DEFAULT	"https://login.microsoftonline.com"
@@ -33,7 +34,8 @@ int	entra_parse(const char *body, size_t len, long long now,
 /* The network step; failures name the request, the HTTP status and
  * Entra's "error: AADSTSnnnn: description". */
 int	entra_exchange(const struct azure *az, const char *resource,
-	    const struct anchors *a, const char *assertion, size_t alen,
-	    int64_t deadline_ms, struct oauth_token *out, struct err *e);
+	    const struct anchors *a, const struct dial_table *d,
+	    const char *assertion, size_t alen, int64_t deadline_ms,
+	    struct oauth_token *out, struct err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dial.h"
 #include "fetch.h"
 #include "fmt.h"
 #include "http.h"
@@ -82,7 +83,7 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 		retry_after = r == 0 ? resp->retry_after : -1;
 		wait = fetch_backoff_ms(attempt, retry_after);
 		/* no new try that could not finish before the deadline */
-		if (tls_now_ms() + wait + RETRY_MIN_ATTEMPT_MS >= deadline_ms) {
+		if (dial_now_ms() + wait + RETRY_MIN_ATTEMPT_MS >= deadline_ms) {
 			if (r != 0 && last_status != 0)
 				err_prefix(e, "gave up after %u attempts (an "
 				    "earlier one answered HTTP %d)", attempt + 1,
@@ -153,6 +154,7 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	p.server_name = fc->server_name ? fc->server_name : fc->url->host;
 	p.anchors = fc->anchors;
 	p.plain = fc->url->plain;
+	p.dial = fc->dial;
 	if (fetch_do(fc->step, &p, fetch_req, len, &fetch_resp, fetch_body,
 	    sizeof(fetch_body), deadline_ms, e) != 0)
 		return err_prefix(e, "%s", what);

@@ -17,6 +17,7 @@ struct http_resp;
 struct http_hdr;
 struct url;
 struct anchors;
+struct dial_table;
 
 struct fetch_call {
 	const char		*step;		/* for retry log lines */
@@ -28,6 +29,7 @@ struct fetch_call {
 	size_t			 nhdrs;
 	const char		*body;
 	size_t			 bodylen;
+	const struct dial_table	*dial;		/* the resolved addresses */
 };
 
 /*

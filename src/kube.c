@@ -166,8 +166,8 @@ kube_status(const struct fetch_call *fc, const struct http_resp *r,
 
 int
 kube_apply(const struct kube_target *t, const struct anchors *a,
-    const char *dockercfg, size_t cfglen, long long expires_at,
-    int64_t deadline_ms, struct err *e)
+    const struct dial_table *d, const char *dockercfg, size_t cfglen,
+    long long expires_at, int64_t deadline_ms, struct err *e)
 {
 	const struct http_resp	*r;
 	struct http_hdr		 h[4];
@@ -192,7 +192,7 @@ kube_apply(const struct kube_target *t, const struct anchors *a,
 	h[2] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	h[3] = (struct http_hdr){ "Authorization", kube_auth };
 	fc = (struct fetch_call){ "kube", "PATCH", &u, t->server_name, a, h, 4,
-	    kube_doc, len };
+	    kube_doc, len, d };
 	if (fetch_call(&fc, deadline_ms, &r, e) == 0)
 		rc = kube_status(&fc, r, e);
 done:

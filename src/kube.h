@@ -12,6 +12,7 @@
 
 struct err;
 struct anchors;
+struct dial_table;
 
 struct kube_target {
 	char		host[HOST_MAX];
@@ -32,7 +33,7 @@ int	kube_body(const char *ns, const char *name, const char *dockercfg,
 void	kube_error_message(const char *body, size_t len, char *dst,
 	    size_t cap);
 int	kube_apply(const struct kube_target *t, const struct anchors *a,
-	    const char *dockercfg, size_t cfglen, long long expires_at,
-	    int64_t deadline_ms, struct err *e);
+	    const struct dial_table *d, const char *dockercfg, size_t cfglen,
+	    long long expires_at, int64_t deadline_ms, struct err *e);
 
 #endif

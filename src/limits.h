@@ -66,6 +66,9 @@
 #define TLS_RSA_MIN_BYTES	256	/* RSA keys in certificates: 2048 bits */
 #define X509_LEAF_MAX		16384	/* a server's own certificate (DER) */
 #define CONNECT_TIMEOUT_MS	10000	/* one TCP connect */
+#define DIAL_HOSTS_MAX		8	/* hosts one run talks to (URL source or
+					   Entra ID, STS, IAM, the API server) */
+#define DIAL_ADDRS_MAX		8	/* addresses kept per host */
 #define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */
 #define RETRY_CAP_MS		8000	/* longest backoff */

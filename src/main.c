@@ -12,6 +12,10 @@
 #include <sys/resource.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include "anchors.h"
 #include "buildinfo.h"
 #include "config.h"
+#include "dial.h"
 #include "cred.h"
 #include "dockercfg.h"
 #include "fmt.h"
@@ -30,6 +35,7 @@
 #include "kube.h"
 #include "file.h"
 #include "log.h"
+#include "sandbox.h"
 #include "source.h"
 #include "sts.h"
 #include "tls.h"
@@ -46,6 +52,10 @@ struct run {
 	struct anchors		google;		/* STS, IAM */
 	struct anchors		kube;		/* the API server */
 	struct source		source;		/* the subject token's */
+	struct dial_table	dial;		/* every host, resolved once */
+#ifdef REGCRED_LOCKTEST
+	const char		*locktest;
+#endif
 	struct kube_target	target;
 	char			subject[TOKEN_MAX + 1];
 	size_t			sublen;
@@ -61,6 +71,22 @@ static char		M_file[CA_FILE_MAX];	/* one local file at a time */
 static size_t		M_filelen, M_filehw;	/* its length, most ever used */
 static char		M_dockercfg[DOCKERCFG_MAX];
 static volatile sig_atomic_t	R_json;	/* log format, for the watchdog */
+
+#if defined(__SANITIZE_ADDRESS__)
+/*
+ * LeakSanitizer stops the process at exit with a ptrace-ing thread, which
+ * the lockdown forbids (and regcred allocates nothing itself; the unit
+ * tests, never locked down and without main.c, keep leak checking).
+ * ASan's own checks stay. Only the glibc ASan test build has this.
+ */
+const char	*__asan_default_options(void);
+
+const char *
+__asan_default_options(void)
+{
+	return "detect_leaks=0";
+}
+#endif
 
 /* The watchdog: what a stuck step (musl's resolver has no deadline) is. */
 static const char *volatile	wd_step = "config";
@@ -167,6 +193,7 @@ main_plan_source(struct err *e)
 	if (source_plan(&R.source, &R.cred, &R.cfg.az, &R.google, &ignored,
 	    e) != 0)
 		return -1;
+	R.source.dial = &R.dial;
 	if (ignored)
 		log_info("config", "Azure settings ignored: the credential "
 		    "source is not Azure IMDS, so there is no Entra ID hop");
@@ -313,6 +340,88 @@ main_read_kube(struct err *e)
 	return anchors_add_pem(&R.kube, M_file, M_filelen, "ca.crt", e);
 }
 
+/* host:port of an https URL (or a URL source's http) into the table. */
+static int
+main_resolve_url(const char *url, int any, struct err *e)
+{
+	struct url	u;
+
+	if ((any ? url_parse_any(url, &u, e) : url_parse(url, &u, e)) != 0)
+		return -1;
+	return dial_resolve(&R.dial, u.host, u.port, e);
+}
+
+/*
+ * Every host the network phase reaches, resolved now: after the lockdown
+ * there is no resolver. Sets *step and *code for a failure.
+ */
+static int
+main_resolve(int refresh, const char **step, int *code, struct err *e)
+{
+	char	host[HOST_MAX], port[8];
+
+	dial_init(&R.dial);
+	*code = EXIT_IDENTITY;
+	*step = source_step(&R.source);
+	main_phase(*step, *code);
+	if (source_endpoint(&R.source, host, sizeof(host), port, sizeof(port),
+	    e) != 0 || (host[0] != '\0' &&
+	    dial_resolve(&R.dial, host, port, e) != 0))
+		return -1;
+	main_phase(*step = "sts", *code);
+	if (main_resolve_url(R.cred.token_url, 0, e) != 0)
+		return -1;
+	main_phase(*step = "iam", *code);
+	if (R.cred.impersonation_url[0] != '\0' &&
+	    main_resolve_url(R.cred.impersonation_url, 0, e) != 0)
+		return -1;
+	*code = EXIT_KUBE;
+	main_phase(*step = "kube", *code);
+	if (refresh && dial_resolve(&R.dial, R.target.host, R.target.port,
+	    e) != 0)
+		return -1;
+	return 0;
+}
+
+/* No new privileges, no file system, an allow-list of system calls. */
+static int
+main_lockdown(struct err *e)
+{
+	enum sandbox_landlock	ll;
+
+	main_phase("lockdown", EXIT_USAGE);
+	if (sandbox_lock(&ll, e) != 0)
+		return -1;
+	if (ll == SANDBOX_LANDLOCK_UNAVAILABLE)
+		log_info("lockdown", "this kernel has no Landlock: file access "
+		    "is refused by seccomp alone");
+	return 0;
+}
+
+#ifdef REGCRED_LOCKTEST
+/*
+ * Test builds only (out/regcred-locktest, never shipped): after the
+ * lockdown, do what it forbids, as REGCRED_LOCKTEST says. "open" and
+ * "unix" must die by SIGSYS; "landlock" (seccomp left off by sandbox.c in
+ * this build) must be refused by Landlock.
+ */
+static void
+main_locktest(const char *what)
+{
+	int	fd = -1;
+
+	if (what == NULL)
+		return;
+	if (strcmp(what, "open") == 0 || strcmp(what, "landlock") == 0)
+		fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+	else if (strcmp(what, "unix") == 0)
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	log_info("lockdown", "locktest %s: %s", what, fd >= 0 ? "allowed" :
+	    strerror(errno));
+	_exit(fd >= 0 ? 98 : 97);
+}
+#endif
+
 /* STS, then IAM when the config impersonates: exit 3 on failure. */
 static int
 main_identity(int64_t deadline, const char **step, struct err *e)
@@ -323,7 +432,8 @@ main_identity(int64_t deadline, const char **step, struct err *e)
 		return -1;
 	*step = "sts";
 	main_phase("sts", EXIT_IDENTITY);
-	if (sts_exchange(&R.cred, &R.google, R.subject, R.sublen, deadline,
+	if (sts_exchange(&R.cred, &R.google, &R.dial, R.subject, R.sublen,
+	    deadline,
 	    &R.fed, e) != 0)
 		return -1;
 	explicit_bzero(R.subject, sizeof(R.subject));
@@ -338,7 +448,8 @@ main_identity(int64_t deadline, const char **step, struct err *e)
 	}
 	*step = "iam";
 	main_phase("iam", EXIT_IDENTITY);
-	if (iam_impersonate(&R.cred, &R.google, &R.fed, deadline, &R.access,
+	if (iam_impersonate(&R.cred, &R.google, &R.dial, &R.fed, deadline,
+	    &R.access,
 	    e) != 0)
 		return -1;
 	explicit_bzero(&R.fed, sizeof(R.fed));
@@ -376,7 +487,7 @@ main_apply(int64_t deadline, struct err *e)
 	    R.cfg.nregistry, DOCKERCFG_USER, R.access.token, R.access.len,
 	    e) != 0)
 		return -1;
-	return kube_apply(&R.target, &R.kube, M_dockercfg, R.cfglen,
+	return kube_apply(&R.target, &R.kube, &R.dial, M_dockercfg, R.cfglen,
 	    R.access.expires_at, deadline, e);
 }
 
@@ -387,7 +498,7 @@ main_run(void)
 	struct err	 e;
 	const char	*step;
 	int64_t		 deadline;
-	int		 refresh = R.cfg.cmd == CMD_REFRESH;
+	int		 refresh = R.cfg.cmd == CMD_REFRESH, code;
 
 	main_phase("config", EXIT_USAGE);
 	if (tls_init(&e) != 0)
@@ -400,7 +511,14 @@ main_run(void)
 	main_phase("kube", EXIT_KUBE);
 	if (refresh && main_read_kube(&e) != 0)
 		return fail("kube", &e, EXIT_KUBE);
-	deadline = tls_now_ms() + (int64_t)R.cfg.timeout_s * 1000;
+	deadline = dial_now_ms() + (int64_t)R.cfg.timeout_s * 1000;
+	if (main_resolve(refresh, &step, &code, &e) != 0)
+		return fail(step, &e, code);
+	if (main_lockdown(&e) != 0)
+		return fail("lockdown", &e, EXIT_USAGE);
+#ifdef REGCRED_LOCKTEST
+	main_locktest(R.locktest);
+#endif
 	if (main_identity(deadline, &step, &e) != 0)
 		return fail(step, &e, EXIT_IDENTITY);
 	if (!refresh)
@@ -438,6 +556,9 @@ main(int argc, char **argv)
 	int		code;
 
 	main_harden();
+#ifdef REGCRED_LOCKTEST
+	R.locktest = getenv("REGCRED_LOCKTEST");
+#endif
 	if (config_parse(&R.cfg, argc, argv, &e) != 0) {
 		log_error("config", &e);
 		fputs("run 'regcred --help' for usage\n", stderr);

@@ -62,6 +62,29 @@ source_plan(struct source *s, const struct cred *c, const struct azure *az,
 	return 0;
 }
 
+int
+source_endpoint(const struct source *s, char *host, size_t hcap, char *port,
+    size_t pcap, struct err *e)
+{
+	char		url[URL_MAX];
+	struct url	u;
+
+	host[0] = port[0] = '\0';
+	if (s->kind == SOURCE_FILE)
+		return 0;
+	if (s->kind == SOURCE_ENTRA) {
+		if (entra_token_url(s->az, url, sizeof(url), e) != 0 ||
+		    url_parse(url, &u, e) != 0)
+			return err_prefix(e, "Entra ID token URL");
+	} else if (url_parse_any(s->cred->source_url, &u, e) != 0)
+		return err_prefix(e, "credential_source.url");
+	if (strlen(u.host) >= hcap || strlen(u.port) >= pcap)
+		return err_set(e, "source host exceeds HOST_MAX");
+	memcpy(host, u.host, strlen(u.host) + 1);
+	memcpy(port, u.port, strlen(u.port) + 1);
+	return 0;
+}
+
 const char *
 source_step(const struct source *s)
 {
@@ -148,7 +171,7 @@ source_get(struct source *s, int64_t deadline_ms, char *tok, size_t cap,
 		    c->headers[i].value };
 	h[i++] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	fc = (struct fetch_call){ "subject-token", "GET", &u, NULL,
-	    s->anchors, h, i, NULL, 0 };
+	    s->anchors, h, i, NULL, 0, s->dial };
 	if (fetch_call(&fc, deadline_ms, &r, e) != 0)
 		return -1;
 	fetch_describe(&fc, what, sizeof(what));
@@ -166,7 +189,7 @@ source_entra(struct source *s, int64_t deadline_ms, char *tok, size_t cap,
     size_t *toklen, struct err *e)
 {
 	if (entra_exchange(s->az, s->cred->imds_resource, s->anchors,
-	    s->assertion, s->alen, deadline_ms, &s->entra, e) != 0)
+	    s->dial, s->assertion, s->alen, deadline_ms, &s->entra, e) != 0)
 		return -1;
 	explicit_bzero(s->assertion, sizeof(s->assertion));
 	if (s->entra.len >= cap)

@@ -16,6 +16,7 @@ struct err;
 struct cred;
 struct azure;
 struct anchors;
+struct dial_table;
 
 enum source_kind { SOURCE_FILE, SOURCE_URL, SOURCE_ENTRA };
 
@@ -25,6 +26,7 @@ struct source {
 	const struct cred	*cred;
 	const struct azure	*az;
 	const struct anchors	*anchors;	/* https URL and Entra ID */
+	const struct dial_table	*dial;		/* their resolved addresses */
 	char			 assertion[TOKEN_MAX + 1];	/* SOURCE_ENTRA */
 	size_t			 alen;
 	struct oauth_token	 entra;			/* SOURCE_ENTRA */
@@ -41,6 +43,9 @@ struct source {
 int	source_plan(struct source *s, const struct cred *c,
 	    const struct azure *az, const struct anchors *a, int *ignored,
 	    struct err *e);
+/* The host and port the network phase will reach ("" for a file). */
+int	source_endpoint(const struct source *s, char *host, size_t hcap,
+	    char *port, size_t pcap, struct err *e);
 /* The step failures are reported under: "subject-token" or "entra". */
 const char *source_step(const struct source *s);
 /* The local phase: a file source's token into tok (scratch holds the

@@ -263,8 +263,8 @@ sts_run(const struct fetch_call *fc, int64_t deadline_ms,
 
 int
 sts_exchange(const struct cred *c, const struct anchors *a,
-    const char *subject, size_t sublen, int64_t deadline_ms,
-    struct oauth_token *out, struct err *e)
+    const struct dial_table *d, const char *subject, size_t sublen,
+    int64_t deadline_ms, struct oauth_token *out, struct err *e)
 {
 	struct http_hdr		h[5];
 	struct fetch_call	fc;
@@ -290,7 +290,7 @@ sts_exchange(const struct cred *c, const struct anchors *a,
 		goto done;
 	sts_form_len = len;
 	fc = (struct fetch_call){ "sts", "POST", &u, NULL, a, h, nh,
-	    sts_form_buf, len };
+	    sts_form_buf, len, d };
 	r = sts_run(&fc, deadline_ms, out, 0, e);
 done:
 	sts_wipe();
@@ -299,8 +299,8 @@ done:
 
 int
 iam_impersonate(const struct cred *c, const struct anchors *a,
-    const struct oauth_token *fed, int64_t deadline_ms,
-    struct oauth_token *out, struct err *e)
+    const struct dial_table *d, const struct oauth_token *fed,
+    int64_t deadline_ms, struct oauth_token *out, struct err *e)
 {
 	struct http_hdr		h[4];
 	struct fetch_call	fc;
@@ -325,7 +325,7 @@ iam_impersonate(const struct cred *c, const struct anchors *a,
 	h[2] = (struct http_hdr){ "User-Agent", USER_AGENT };
 	h[3] = (struct http_hdr){ "Authorization", sts_auth };
 	fc = (struct fetch_call){ "iam", "POST", &u, NULL, a, h, 4,
-	    sts_form_buf, len };
+	    sts_form_buf, len, d };
 	r = sts_run(&fc, deadline_ms, out, 1, e);
 done:
 	sts_wipe();

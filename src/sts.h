@@ -15,6 +15,7 @@
 struct err;
 struct cred;
 struct anchors;
+struct dial_table;
 
 
 /* application/x-www-form-urlencoded STS body; empty fields left out. */
@@ -30,10 +31,10 @@ int	iam_parse(const char *body, size_t len, struct oauth_token *t,
 	    struct err *e);
 /* The network steps. Every failure names step, host, status, message. */
 int	sts_exchange(const struct cred *c, const struct anchors *a,
-	    const char *subject, size_t sublen, int64_t deadline_ms,
-	    struct oauth_token *out, struct err *e);
+	    const struct dial_table *d, const char *subject, size_t sublen,
+	    int64_t deadline_ms, struct oauth_token *out, struct err *e);
 int	iam_impersonate(const struct cred *c, const struct anchors *a,
-	    const struct oauth_token *fed, int64_t deadline_ms,
-	    struct oauth_token *out, struct err *e);
+	    const struct dial_table *d, const struct oauth_token *fed,
+	    int64_t deadline_ms, struct oauth_token *out, struct err *e);
 
 #endif

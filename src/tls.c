@@ -1,31 +1,30 @@
 /*
  * tls.c -- sockets and TLS for one HTTP round trip.
  *
- * Owns: the socket (non-blocking, every wait bounded by poll against a
- * deadline), the BearSSL client engine (TLS 1.2 only; ECDHE with
- * ChaCha20-Poly1305 or AES-GCM; RSA and ECDSA certificates), its entropy
- * (getrandom(2), injected per connection: BearSSL is built with
+ * Owns: the I/O on a connection dial.c made (non-blocking, every wait
+ * bounded by poll against a deadline), the BearSSL client engine (TLS 1.2
+ * only; ECDHE with ChaCha20-Poly1305 or AES-GCM; RSA and ECDSA
+ * certificates; the policy of x509.c in front of its X.509 engine), its
+ * entropy (getrandom(2), injected per connection: BearSSL is built with
  * BR_RDRAND=0 BR_USE_URANDOM=0), certificate time (the real clock), and
- * mapping BearSSL failures to messages; and the same round trip over
- * bare TCP for the link-local metadata servers that speak only HTTP. The engine context, the X.509
- * context and the I/O buffer are static (no heap) and wiped after every
- * connection.
+ * mapping BearSSL failures to messages; and the same round trip over bare
+ * TCP for the link-local metadata servers that speak only HTTP. The engine
+ * context, the X.509 context and the I/O buffer are static (no heap) and
+ * wiped after every connection.
  */
 #include <sys/types.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "anchors.h"
+#include "dial.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -57,16 +56,6 @@ static const uint16_t tls_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
 };
-
-int64_t
-tls_now_ms(void)
-{
-	struct timespec	ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 tls_entropy(unsigned char *buf, size_t len, struct err *e)
@@ -173,97 +162,6 @@ tls_engine_start(struct tls_conn *c, const struct tls_peer *p,
 	return 0;
 }
 
-/* The earlier of the overall deadline and now + limit_ms. */
-static int64_t
-tls_deadline(int64_t deadline_ms, int64_t limit_ms)
-{
-	int64_t	d = tls_now_ms() + limit_ms;
-
-	return d < deadline_ms ? d : deadline_ms;
-}
-
-/* Waits for fd to be ready for events; -1 with a message on timeout. */
-static int
-tls_wait(int fd, short events, int64_t deadline_ms, const char *what,
-    struct err *e)
-{
-	struct pollfd	pfd;
-	int64_t		left;
-	int		r;
-
-	for (;;) {
-		left = deadline_ms - tls_now_ms();
-		if (left <= 0)
-			return err_set(e, "timed out %s", what);
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
-		if (r > 0)
-			return 0;
-		if (r < 0 && errno != EINTR)
-			return err_set(e, "poll: %s", strerror(errno));
-	}
-}
-
-/* Non-blocking connect to one address, bounded by the deadline. */
-static int
-tls_connect_one(const struct addrinfo *ai, int64_t deadline_ms,
-    struct err *e)
-{
-	socklen_t	len = sizeof(int);
-	int		fd, soerr = 0, one = 1;
-
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
-	if (fd < 0)
-		return err_set(e, "socket: %s", strerror(errno));
-	/* BearSSL writes a flight record by record: without this, the last
-	 * records wait for the peer's delayed ACK (40 ms per handshake) */
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
-		err_set(e, "setsockopt TCP_NODELAY: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-		if (errno != EINPROGRESS) {
-			err_set(e, "connect: %s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (tls_wait(fd, POLLOUT, deadline_ms, "connecting", e) != 0 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 ||
-		    soerr != 0) {
-			if (soerr != 0)
-				err_set(e, "connect: %s", strerror(soerr));
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
-static int
-tls_connect(const struct tls_peer *p, int64_t deadline_ms, struct err *e)
-{
-	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, r;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	r = getaddrinfo(p->host, p->port, &hints, &res);
-	if (r != 0)
-		return err_set(e, "resolving %s: %s", p->host,
-		    gai_strerror(r));
-	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next)
-		fd = tls_connect_one(ai,
-		    tls_deadline(deadline_ms, CONNECT_TIMEOUT_MS), e);
-	freeaddrinfo(res);
-	return fd;
-}
-
 static const char *
 tls_x509_reason(int err)
 {
@@ -362,8 +260,8 @@ tls_send_records(int64_t deadline_ms, int *retryable, struct err *e)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
-		return tls_wait(tls_c.fd, POLLOUT,
-		    tls_deadline(deadline_ms, IO_TIMEOUT_MS),
+		return dial_wait(tls_c.fd, POLLOUT,
+		    dial_deadline(deadline_ms, IO_TIMEOUT_MS),
 		    "sending the request", e);
 	*retryable = 1;
 	return err_set(e, "send: %s", n < 0 ? strerror(errno) : "closed");
@@ -391,8 +289,8 @@ tls_recv_records(int64_t deadline_ms, int handshake, int *eof,
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 		*retryable = 1;
-		return tls_wait(tls_c.fd, POLLIN,
-		    tls_deadline(deadline_ms, IO_TIMEOUT_MS), handshake ?
+		return dial_wait(tls_c.fd, POLLIN,
+		    dial_deadline(deadline_ms, IO_TIMEOUT_MS), handshake ?
 		    "in the TLS handshake" : "waiting for the response", e);
 	}
 	*retryable = 1;
@@ -504,7 +402,7 @@ tls_plain_send(const uint8_t *req, size_t reqlen, int64_t deadline_ms,
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
-			if (tls_wait(tls_c.fd, POLLOUT, tls_deadline(deadline_ms,
+			if (dial_wait(tls_c.fd, POLLOUT, dial_deadline(deadline_ms,
 			    IO_TIMEOUT_MS), "sending the request", e) != 0)
 				return -1;
 			continue;
@@ -529,7 +427,7 @@ tls_plain_recv(struct http_resp *resp, int64_t deadline_ms, int *retryable,
 			return http_resp_eof(resp, 1, e);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
-			if (tls_wait(tls_c.fd, POLLIN, tls_deadline(deadline_ms,
+			if (dial_wait(tls_c.fd, POLLIN, dial_deadline(deadline_ms,
 			    IO_TIMEOUT_MS), "waiting for the response", e) != 0)
 				return -1;
 			continue;
@@ -552,7 +450,7 @@ tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 	int	r;
 
 	*retryable = 1;
-	tls_c.fd = tls_connect(p, deadline_ms, e);
+	tls_c.fd = dial_connect(p->dial, p->host, p->port, deadline_ms, e);
 	if (tls_c.fd < 0)
 		return -1;
 	if (p->plain) {

@@ -13,7 +13,10 @@ struct err;
 struct anchors;
 struct http_resp;
 
+struct dial_table;
+
 struct tls_peer {
+	const struct dial_table	*dial;		/* host's resolved addresses */
 	const char		*host;		/* DNS name or IP literal */
 	const char		*port;
 	const char		*server_name;	/* verified; also sent as SNI */
@@ -24,8 +27,6 @@ struct tls_peer {
 
 /* Seeds regcred's entropy pool from getrandom(2); call once at start. */
 int	tls_init(struct err *e);
-/* Monotonic clock in milliseconds. */
-int64_t	tls_now_ms(void);
 /*
  * Connects, handshakes, sends req, feeds the answer to resp until it is
  * complete, closes. Every connect, handshake and read is bounded by
