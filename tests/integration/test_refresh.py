@@ -328,3 +328,24 @@ def test_token_over_the_limit_is_refused_naming_it(regcred, world, seeded):
     world.sts.token_len = GOOGLE_TOKEN_MAX + 1
     res = world.run(regcred, world.args())
     expect_failure(res, 3, "sts", "TOKEN_MAX")
+
+
+def test_no_core_file_can_hold_the_tokens(regcred, world):
+    """RLIMIT_CORE is 0 from the start (and the process is not dumpable):
+    looked at while regcred waits on a stalled STS, tokens in memory."""
+    import time as _time
+    world.sts.inject(S.STALL_TCP, times=None)
+    p = subprocess.Popen([regcred] + [str(a) for a in world.args(timeout=5)],
+                         cwd=world.dir, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env={})
+    try:
+        deadline = _time.monotonic() + 5
+        while world.sts.connections == 0 and _time.monotonic() < deadline:
+            _time.sleep(0.02)
+        assert world.sts.connections >= 1
+        with open(f"/proc/{p.pid}/limits") as f:
+            core = [l for l in f if l.startswith("Max core file size")][0].split()
+        assert core[4:6] == ["0", "0"], core
+    finally:
+        p.kill()
+        p.wait()
