@@ -15,6 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "fuzz.h"
@@ -101,7 +102,7 @@ check_config(int argc, char **argv)
 	FUZZ_CHECK(only(c.az.tenant_id, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-."));
 	if (c.az.authority[0] != '\0') {
-		FUZZ_CHECK(strncmp(c.az.authority, "https://", 8) == 0);
+		FUZZ_CHECK(strncasecmp(c.az.authority, "https://", 8) == 0);
 		FUZZ_CHECK(url_parse(c.az.authority, &u, &e) == 0);
 		FUZZ_CHECK(c.az.authority[strlen(c.az.authority) - 1] != '/');
 	}
