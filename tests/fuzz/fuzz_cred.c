@@ -59,7 +59,7 @@ check_cred(void)
 	FUZZ_CHECK(c.lifetime_s >= 600 && c.lifetime_s <= 43200);
 	FUZZ_CHECK(TERMINATED(c.subject_token_type) &&
 	    TERMINATED(c.field_name) && TERMINATED(c.client_id) &&
-	    TERMINATED(c.client_secret) && TERMINATED(c.universe_domain) &&
+	    TERMINATED(c.client_secret) &&
 	    TERMINATED(c.workforce_pool_user_project) &&
 	    TERMINATED(c.imds_resource));
 	FUZZ_CHECK(c.format != CRED_JSON || c.field_name[0] != '\0');
