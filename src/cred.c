@@ -250,6 +250,19 @@ cred_header_ok(const char *name, struct err *e)
 	return 0;
 }
 
+/* A header value may hold HTAB, no other control byte (RFC 9110 5.5). */
+static int
+cred_has_ctl(const char *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)v[i] < 0x20 && v[i] != '\t') ||
+		    v[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* credential_source.headers: an object of string values. */
 static int
 cred_headers(struct cred *c, const struct json *j, int src, struct err *e)
@@ -278,6 +291,10 @@ cred_headers(struct cred *c, const struct json *j, int src, struct err *e)
 			return err_set(e, "\"%s.%s\" must be a string of at "
 			    "most %d bytes", path, h->name,
 			    CRED_HEADER_VALUE_MAX - 1);
+		if (cred_has_ctl(h->value, n))
+			return err_set(e, "\"%s.%s\" holds a control "
+			    "character (not allowed in an HTTP header)", path,
+			    h->name);
 		t = json_skip(j, t + 1);
 	}
 	return 0;

@@ -498,6 +498,11 @@ test_cred_url_must_fail(void **state)
 		    "\"a b\" is not a valid header name" },
 		{ URL_DOC("\"url\":\"https://a/b\",\"headers\":{\"\":\"x\"}"),
 		    "has an empty name" },
+		{ URL_DOC("\"url\":\"https://a/b\",\"headers\":{\"M\":"
+		    "\"a\\r\\nHost: evil\"}"), "\"credential_source.headers.M\" "
+		    "holds a control character" },
+		{ URL_DOC("\"url\":\"https://a/b\",\"headers\":{\"M\":"
+		    "\"\\u007f\"}"), "holds a control character" },
 		{ URL_DOC("\"url\":\"https://a/b\",\"headers\":{\"a\":\"1\","
 		    "\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\",\"f\":\"6\","
 		    "\"g\":\"7\",\"h\":\"8\",\"i\":\"9\"}"), "CRED_HEADERS_MAX" },
