@@ -164,6 +164,30 @@ log_token_at(const char *s, size_t len, size_t pos)
 	return i;
 }
 
+/*
+ * A line cut to fit may end in the first bytes of a secret that the whole
+ * line did not hold there (the bytes after them differed): to a reader it
+ * is a secret cut short all the same, so that tail goes too.
+ */
+static void
+log_redact_tail(char *s, size_t cap, size_t n)
+{
+	size_t	i, k;
+
+	for (i = 0; i < log_nsecrets; i++)
+		for (k = log_secrets[i].len - 1; k >= SECRET_MIN; k--) {
+			if (k > n || memcmp(s + n - k, log_secrets[i].s, k) != 0)
+				continue;
+			n -= k;
+			if (sizeof(REDACTED) - 1 < cap - n) {
+				memcpy(s + n, REDACTED, sizeof(REDACTED) - 1);
+				n += sizeof(REDACTED) - 1;
+			}
+			s[n] = '\0';
+			break;
+		}
+}
+
 void
 log_redact(char *s, size_t cap)
 {
@@ -188,6 +212,8 @@ log_redact(char *s, size_t cap)
 		n = o < cap - 1 ? o : cap - 1;
 		memcpy(s, out, n);
 		s[n] = '\0';
+		if (n < o)
+			log_redact_tail(s, cap, n);
 	}
 	explicit_bzero(out, sizeof(out));
 }

@@ -139,6 +139,23 @@ test_redact_secret_pieces(void **state)
 	assert_string_equal(a, "echo: GhIjKlMnOpQrStUv, end");
 }
 
+/* A line cut to fit must not end in a secret's first bytes, even when
+ * the bytes after them in the whole line were not the secret's. */
+static void
+test_redact_cut_tail(void **state)
+{
+	static const char	secret[] = "AAAAAAAAA";
+	char			line[32] = "[AAAAAAAAA] AAAAAAAA zz";
+
+	(void)state;
+	assert_int_equal(log_secret_add(secret, strlen(secret)), 0);
+	/* whole: "AAAAAAAA zz" is no secret; redacted, the line grows and
+	 * is cut to 21 bytes, which would end in 8 of the secret's bytes */
+	log_redact(line, 22);
+	assert_string_equal(line, "[[REDACTED]] ");
+	log_secret_clear();
+}
+
 /* A token shape right after '=', '/', '+' or ':' is a token, not part of
  * a word (access_token=ya29... in a server's message). */
 static void
@@ -224,6 +241,7 @@ main(void)
 		cmocka_unit_test(test_short_secrets_not_registered),
 		cmocka_unit_test(test_redact_secret_pieces),
 		cmocka_unit_test(test_redact_after_separators),
+		cmocka_unit_test(test_redact_cut_tail),
 		cmocka_unit_test(test_line_has_no_control_bytes),
 		cmocka_unit_test(test_secret_table_is_bounded),
 	};
