@@ -10,9 +10,9 @@
  * back the same (valid UTF-8); json_int agrees with strtoll; json_find
  * finds every key once or reports the duplicate; a token parsed is
  * printable ASCII within TOKEN_MAX with a sane expiry (IAM: the
- * expireTime fields, read back by gmtime); error messages are
- * NUL-terminated, without control bytes, and never show a registered
- * secret.
+ * expireTime fields, offset included, read back by gmtime); error
+ * messages are NUL-terminated, without control bytes, and never show a
+ * registered secret.
  */
 #include <errno.h>
 #include <string.h>
@@ -386,24 +386,33 @@ check_token(const struct oauth_token *t)
 		FUZZ_CHECK(t->token[i] > 0x20 && t->token[i] < 0x7f);
 }
 
-/* expireTime "YYYY-MM-DDThh:mm:ss[.f]Z": the fields gmtime gives back. */
+/* expireTime "YYYY-MM-DDThh:mm:ss[.f](Z|+hh:mm|-hh:mm)": the fields
+ * gmtime gives back, once the offset is added again. */
 static void
 check_expiry(long long at)
 {
 	char		when[64];
 	struct err	e;
 	struct tm	tm;
-	time_t		tt = (time_t)at;
-	size_t		n;
+	time_t		tt;
+	size_t		n, z = 19;
 	int		f[6], i;
+	long		off = 0;
 
 	FUZZ_CHECK(json_get_string(&j, 0, "expireTime", when, sizeof(when),
 	    &n, NULL, &e) == 0 && n >= 20);
 	for (i = 0; i < 6; i++)
 		f[i] = atoi(when + (i == 0 ? 0 : 2 + 3 * i));
-	FUZZ_CHECK(gmtime_r(&tt, &tm) != NULL);
+	if (when[z] == '.')
+		for (z++; when[z] >= '0' && when[z] <= '9'; z++)
+			;
+	if (when[z] == '+' || when[z] == '-')
+		off = (when[z] == '-' ? -60L : 60L) *
+		    (atoi(when + z + 1) * 60L + atoi(when + z + 4));
 	if (f[5] == 60)		/* a leap second rolls over */
 		return;
+	tt = (time_t)(at + off);
+	FUZZ_CHECK(gmtime_r(&tt, &tm) != NULL);
 	FUZZ_CHECK(tm.tm_year + 1900 == f[0] && tm.tm_mon + 1 == f[1] &&
 	    tm.tm_mday == f[2] && tm.tm_hour == f[3] && tm.tm_min == f[4] &&
 	    tm.tm_sec == f[5]);
