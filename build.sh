@@ -449,7 +449,8 @@ e2e_tests() {
 py_deps() {
 	# iproute2, util-linux and mount: the network and mount namespaces
 	# the integration suite puts Azure IMDS and the cloud names in
-	need_pkgs python3 openssl iproute2 util-linux mount
+	# tinyproxy and squid: the real proxies of tests/integration/test_proxy.py
+	need_pkgs python3 openssl iproute2 util-linux mount tinyproxy squid curl
 	python3 -c 'import pytest, cryptography, azure.identity' 2>/dev/null &&
 		return 0
 	need_pkgs python3-pip

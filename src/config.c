@@ -22,6 +22,7 @@
 #include "file.h"
 #include "fmt.h"
 #include "http.h"
+#include "proxy.h"
 
 #define SA_DIR_DEFAULT	"/var/run/secrets/kubernetes.io/serviceaccount"
 #define TIMEOUT_MAX_S	3600
@@ -54,6 +55,12 @@ const char config_usage[] =
 "                            ($AZURE_FEDERATED_TOKEN_FILE; re-read every run)\n"
 "  --azure-authority-host URL  default https://login.microsoftonline.com/\n"
 "                            ($AZURE_AUTHORITY_HOST)\n"
+"Egress:\n"
+"  --proxy URL               http://[user:password@]host[:port] for every\n"
+"                            HTTPS endpoint ($https_proxy, $HTTPS_PROXY);\n"
+"                            --proxy '' turns it off\n"
+"  --no-proxy LIST           hosts, domains, IPs, CIDRs to reach directly\n"
+"                            ($no_proxy, $NO_PROXY)\n"
 "\n"
 "Each option may also be set as REGCRED_<NAME> (upper-case, dashes to\n"
 "underscores, e.g. REGCRED_KUBE_SA_DIR; REGCRED_REGISTRY=a,b is a\n"
@@ -68,7 +75,8 @@ enum opt_id {
 	OPT_CRED, OPT_REGISTRY, OPT_SECRET, OPT_NAMESPACE, OPT_SA_DIR,
 	OPT_KUBE_API, OPT_SERVER_NAME, OPT_CA_FILE, OPT_NO_ROOTS,
 	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_AZ_CLIENT, OPT_AZ_TENANT,
-	OPT_AZ_TOKEN_FILE, OPT_AZ_AUTHORITY, OPT_COUNT
+	OPT_AZ_TOKEN_FILE, OPT_AZ_AUTHORITY, OPT_PROXY, OPT_NO_PROXY,
+	OPT_COUNT
 };
 
 /*
@@ -80,15 +88,17 @@ struct opt_def {
 	char	flag[24];	/* "--secret" */
 	char	env[30];	/* "REGCRED_SECRET" */
 	char	std[32];	/* a standard variable read after env, or "" */
+	char	std2[32];	/* and another one after that, or "" */
 	char	limit[17];	/* string options: limit named in errors, */
 	char	takes_value;
 	size_t	off;		/* where the value goes in struct config */
 	size_t	cap;		/* and its size */
 };
 
-#define OPT_STD(f, v, std, field, lim) \
-	{ f, v, std, lim, 1, offsetof(struct config, field), \
+#define OPT_STD2(f, v, std, std2, field, lim) \
+	{ f, v, std, std2, lim, 1, offsetof(struct config, field), \
 	    sizeof(((struct config *)0)->field) }
+#define OPT_STD(f, v, std, field, lim) OPT_STD2(f, v, std, "", field, lim)
 #define OPT_STR(f, v, field, lim) OPT_STD(f, v, "", field, lim)
 
 #pragma GCC diagnostic push
@@ -97,7 +107,8 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_CRED] = OPT_STD("--credential-config", "REGCRED_CREDENTIAL_CONFIG",
 	    "GOOGLE_APPLICATION_CREDENTIALS", credential_config,
 	    "PATH_MAX_REGCRED"),
-	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", "", "", 1, 0, 0 },
+	[OPT_REGISTRY] = { "--registry", "REGCRED_REGISTRY", "", "", "", 1, 0,
+	    0 },
 	[OPT_SECRET] = OPT_STR("--secret", "REGCRED_SECRET", secret,
 	    "NAME_MAX_REGCRED"),
 	[OPT_NAMESPACE] = OPT_STR("--namespace", "REGCRED_NAMESPACE",
@@ -111,10 +122,10 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_CA_FILE] = OPT_STR("--ca-file", "REGCRED_CA_FILE", ca_file,
 	    "PATH_MAX_REGCRED"),
 	[OPT_NO_ROOTS] = { "--no-embedded-roots", "REGCRED_NO_EMBEDDED_ROOTS",
-	    "", "", 0, 0, 0 },
-	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", "", "", 1, 0, 0 },
-	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", "", "", 1,
-	    0, 0 },
+	    "", "", "", 0, 0, 0 },
+	[OPT_TIMEOUT] = { "--timeout", "REGCRED_TIMEOUT", "", "", "", 1, 0, 0 },
+	[OPT_LOG_FORMAT] = { "--log-format", "REGCRED_LOG_FORMAT", "", "", "",
+	    1, 0, 0 },
 	[OPT_AZ_CLIENT] = OPT_STD("--azure-client-id", "REGCRED_AZURE_CLIENT_ID",
 	    "AZURE_CLIENT_ID", az.client_id, "AZURE_ID_MAX"),
 	[OPT_AZ_TENANT] = OPT_STD("--azure-tenant-id", "REGCRED_AZURE_TENANT_ID",
@@ -125,6 +136,11 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	[OPT_AZ_AUTHORITY] = OPT_STD("--azure-authority-host",
 	    "REGCRED_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST",
 	    az.authority, "URL_MAX"),
+	/* every endpoint is HTTPS: https_proxy, then HTTPS_PROXY, as curl */
+	[OPT_PROXY] = OPT_STD2("--proxy", "REGCRED_PROXY", "https_proxy",
+	    "HTTPS_PROXY", proxy, "URL_MAX"),
+	[OPT_NO_PROXY] = OPT_STD2("--no-proxy", "REGCRED_NO_PROXY", "no_proxy",
+	    "NO_PROXY", no_proxy, "NO_PROXY_MAX"),
 };
 #pragma GCC diagnostic pop
 
@@ -355,6 +371,21 @@ config_kube_api(struct config *c, const char *v, const char *src,
 	return config_copy(c, &config_opts[OPT_KUBE_API], v, src, e);
 }
 
+/* Checked now (exit 2), parsed again where it is used. */
+static int
+config_proxy(struct config *c, const char *v, const char *src,
+    struct err *e)
+{
+	struct proxy	p;
+	int		r;
+
+	r = proxy_parse(&p, v, e);
+	explicit_bzero(&p, sizeof(p));
+	if (r != 0)
+		return err_prefix(e, "%s", src);
+	return config_copy(c, &config_opts[OPT_PROXY], v, src, e);
+}
+
 /* Azure client and tenant IDs: GUIDs, or a tenant's domain name. */
 static int
 config_azure_id_ok(const char *v)
@@ -442,6 +473,8 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 		return config_authority(c, v, src, e);
 	case OPT_KUBE_API:
 		return config_kube_api(c, v, src, e);
+	case OPT_PROXY:
+		return config_proxy(c, v, src, e);
 	default:
 		break;
 	}
@@ -499,7 +532,8 @@ config_opt_value(enum opt_id id, int argc, char **argv, int *i,
 		*v = argv[++*i];
 	else
 		return err_set(e, "%s needs a value", flag);
-	if (**v == '\0')
+	/* --proxy '' turns proxying off; --no-proxy '' empties the list */
+	if (**v == '\0' && id != OPT_PROXY && id != OPT_NO_PROXY)
 		return err_set(e, "%s needs a value (got an empty one)", flag);
 	return 0;
 }
@@ -560,6 +594,10 @@ config_merge(struct config *c, struct opt_raw *r, struct err *e)
 		    (v = config_getenv(config_opts[i].std)) != NULL) {
 			r->val[i] = v;
 			r->src[i] = config_opts[i].std;
+		} else if (config_opts[i].std2[0] != '\0' &&
+		    (v = config_getenv(config_opts[i].std2)) != NULL) {
+			r->val[i] = v;
+			r->src[i] = config_opts[i].std2;
 		}
 	}
 	for (i = 0; i < OPT_COUNT; i++)

@@ -37,6 +37,8 @@ struct config {
 	int		timeout_s;
 	enum log_format	log_format;
 	struct azure	az;
+	char		proxy[URL_MAX];		/* "" = none (or turned off) */
+	char		no_proxy[NO_PROXY_MAX];
 };
 
 /*

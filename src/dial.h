@@ -15,6 +15,7 @@
 #include "limits.h"
 
 struct err;
+struct proxy;
 
 struct dial_addr {
 	struct sockaddr_storage	sa;
@@ -24,7 +25,8 @@ struct dial_addr {
 struct dial_host {
 	char			host[HOST_MAX];
 	char			port[6];
-	struct dial_addr	addr[DIAL_ADDRS_MAX];
+	const struct proxy	*via;		/* NULL: direct */
+	struct dial_addr	addr[DIAL_ADDRS_MAX];	/* host's, or via's */
 	size_t			naddr;
 };
 
@@ -42,16 +44,24 @@ int	dial_wait(int fd, short events, int64_t deadline_ms, const char *what,
 	    struct err *e);
 
 void	dial_init(struct dial_table *t);
-/* Resolves host:port into t unless it is there already. */
+/* Resolves host:port into t unless it is there already; through a proxy
+ * (via not NULL) the proxy's name is resolved and the proxy resolves
+ * host. via must outlive t. */
 int	dial_resolve(struct dial_table *t, const char *host, const char *port,
-	    struct err *e);
+	    const struct proxy *via, struct err *e);
 /*
  * A connected non-blocking TCP socket (TCP_NODELAY) to one of host's
  * addresses, in the order the resolver gave them; each connect bounded by
- * CONNECT_TIMEOUT_MS and the deadline. A host not in t is an error (it
- * would need the resolver, which the lockdown forbids).
+ * CONNECT_TIMEOUT_MS and the deadline. Through a proxy: a connection to
+ * the proxy, then CONNECT host:port (with Proxy-Authorization when the
+ * proxy URL has credentials) and its 2xx answer, bounded by IO_TIMEOUT_MS;
+ * TLS then runs through the tunnel. A host not in t is an error (it would
+ * need the resolver, which the lockdown forbids). *retryable: connection
+ * failures, 502/503/504 and 5xx from the proxy yes; 407, 403, other
+ * refusals and malformed answers no.
  */
 int	dial_connect(const struct dial_table *t, const char *host,
-	    const char *port, int64_t deadline_ms, struct err *e);
+	    const char *port, int64_t deadline_ms, int *retryable,
+	    struct err *e);
 
 #endif

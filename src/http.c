@@ -700,7 +700,8 @@ http_head_done(struct http_resp *r, struct err *e)
 		http_resp_next(r);
 		return 0;
 	}
-	if (r->status == 204 || r->status == 304) {
+	if (r->status == 204 || r->status == 304 ||
+	    (r->tunnel && r->status / 100 == 2)) {
 		r->state = HS_DONE;
 	} else if (m.chunked) {
 		r->headlen = 0;
@@ -920,6 +921,7 @@ http_resp_init(struct http_resp *r, uint8_t *body, size_t bodycap)
 	r->bodycap = body != NULL ? bodycap : 0;
 	r->bodylen = 0;
 	r->remaining = 0;
+	r->tunnel = 0;
 }
 
 static int

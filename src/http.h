@@ -75,6 +75,8 @@ struct http_resp {
 	size_t		 bodylen;
 	unsigned long long remaining;	/* Content-Length or chunk left */
 	int		 retry_after;	/* seconds, -1 when absent/unusable */
+	int		 tunnel;	/* answer to CONNECT: a 2xx ends with
+					   its headers (set after init) */
 	char		 content_type[128];
 };
 

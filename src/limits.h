@@ -10,7 +10,7 @@
 #define ERR_MSG_MAX		768	/* one error message, with its quote */
 #define LOG_QUOTE_MAX		200	/* server text quoted in an error */
 #define LOG_LINE_MAX		1024	/* one log line */
-#define LOG_SECRETS_MAX		8	/* secrets redacted from every line */
+#define LOG_SECRETS_MAX		12	/* secrets redacted from every line */
 #define LOG_PIECE_MIN		12	/* a piece of a secret this long is
 					   redacted wherever it appears */
 
@@ -69,6 +69,11 @@
 #define DIAL_HOSTS_MAX		8	/* hosts one run talks to (URL source or
 					   Entra ID, STS, IAM, the API server) */
 #define DIAL_ADDRS_MAX		8	/* addresses kept per host */
+#define PROXY_CRED_MAX		256	/* a proxy user name or password */
+#define PROXY_AUTH_MAX		(6 + B64_LEN(2 * PROXY_CRED_MAX) + 1)
+					/* "Basic " + base64(user:password) */
+#define NO_PROXY_MAX		4096	/* the NO_PROXY list */
+#define PROXY_BODY_MAX		2048	/* a refusing proxy's body, quoted cut */
 #define IO_TIMEOUT_MS		30000	/* one wait for the peer */
 #define RETRY_BASE_MS		500	/* first backoff */
 #define RETRY_CAP_MS		8000	/* longest backoff */

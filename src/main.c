@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "kube.h"
 #include "file.h"
 #include "log.h"
+#include "proxy.h"
 #include "sandbox.h"
 #include "source.h"
 #include "sts.h"
@@ -53,6 +55,8 @@ struct run {
 	struct anchors		kube;		/* the API server */
 	struct source		source;		/* the subject token's */
 	struct dial_table	dial;		/* every host, resolved once */
+	struct proxy		proxy;		/* on: HTTPS goes through it */
+	char			route[LOG_LINE_MAX];	/* the proxy info line */
 #ifdef REGCRED_LOCKTEST
 	const char		*locktest;
 #endif
@@ -190,6 +194,11 @@ main_plan_source(struct err *e)
 {
 	int	ignored;
 
+	if (proxy_parse(&R.proxy, R.cfg.proxy, e) != 0)
+		return -1;
+	if (log_secret_add(R.proxy.password, strlen(R.proxy.password)) != 0 ||
+	    log_secret_add(R.proxy.auth, strlen(R.proxy.auth)) != 0)
+		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
 	if (source_plan(&R.source, &R.cred, &R.cfg.az, &R.google, &ignored,
 	    e) != 0)
 		return -1;
@@ -340,6 +349,36 @@ main_read_kube(struct err *e)
 	return anchors_add_pem(&R.kube, M_file, M_filelen, "ca.crt", e);
 }
 
+/*
+ * Direct or through the proxy: plain http (a link-local metadata server)
+ * never goes through it; NO_PROXY is matched against the host and, for
+ * the API server, also against the name verified in its certificate.
+ * Appends "host:port via P" or "host:port direct" to the info line.
+ */
+static int
+main_route(const char *host, const char *port, const char *alias, int plain,
+    struct err *e)
+{
+	const struct proxy	*via = &R.proxy;
+	char			 name[HOST_MAX + 10];
+	size_t			 o = strlen(R.route);
+
+	if (!R.proxy.on || plain ||
+	    proxy_bypass(R.cfg.no_proxy, host, port) ||
+	    (alias != NULL && proxy_bypass(R.cfg.no_proxy, alias, port)))
+		via = NULL;
+	if (R.proxy.on) {
+		proxy_name(&R.proxy, name, sizeof(name));
+		if (fmt_print(R.route + o, sizeof(R.route) - o, "%s%s%s%s:%s %s%s",
+		    o ? "; " : "", strchr(host, ':') ? "[" : "", host,
+		    strchr(host, ':') ? "]" : "", port, via ? "via " : "direct",
+		    via ? name : plain ? " (metadata server)" :
+		    " (NO_PROXY)") < 0)
+			R.route[o] = '\0';
+	}
+	return dial_resolve(&R.dial, host, port, via, e);
+}
+
 /* host:port of an https URL (or a URL source's http) into the table. */
 static int
 main_resolve_url(const char *url, int any, struct err *e)
@@ -348,7 +387,7 @@ main_resolve_url(const char *url, int any, struct err *e)
 
 	if ((any ? url_parse_any(url, &u, e) : url_parse(url, &u, e)) != 0)
 		return -1;
-	return dial_resolve(&R.dial, u.host, u.port, e);
+	return main_route(u.host, u.port, NULL, u.plain, e);
 }
 
 /*
@@ -365,8 +404,9 @@ main_resolve(int refresh, const char **step, int *code, struct err *e)
 	*step = source_step(&R.source);
 	main_phase(*step, *code);
 	if (source_endpoint(&R.source, host, sizeof(host), port, sizeof(port),
-	    e) != 0 || (host[0] != '\0' &&
-	    dial_resolve(&R.dial, host, port, e) != 0))
+	    e) != 0 || (host[0] != '\0' && main_route(host, port, NULL,
+	    R.source.kind == SOURCE_URL &&
+	    strncasecmp(R.cred.source_url, "http://", 7) == 0, e) != 0))
 		return -1;
 	main_phase(*step = "sts", *code);
 	if (main_resolve_url(R.cred.token_url, 0, e) != 0)
@@ -377,9 +417,11 @@ main_resolve(int refresh, const char **step, int *code, struct err *e)
 		return -1;
 	*code = EXIT_KUBE;
 	main_phase(*step = "kube", *code);
-	if (refresh && dial_resolve(&R.dial, R.target.host, R.target.port,
-	    e) != 0)
+	if (refresh && main_route(R.target.host, R.target.port,
+	    R.target.server_name, 0, e) != 0)
 		return -1;
+	if (R.route[0] != '\0')
+		log_info("proxy", "%s", R.route);
 	return 0;
 }
 

@@ -450,7 +450,8 @@ tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 	int	r;
 
 	*retryable = 1;
-	tls_c.fd = dial_connect(p->dial, p->host, p->port, deadline_ms, e);
+	tls_c.fd = dial_connect(p->dial, p->host, p->port, deadline_ms,
+	    retryable, e);
 	if (tls_c.fd < 0)
 		return -1;
 	if (p->plain) {

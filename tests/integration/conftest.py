@@ -95,3 +95,82 @@ def offline(world):
         pytest.skip("needs root and unshare for an empty network namespace")
     world.run_prefix = [shutil.which("unshare"), "--net"]
     return world
+
+
+# ---- real proxies (tests/integration/test_proxy.py) --------------------------
+
+import proxies as P  # noqa: E402  (real tinyproxy and squid: test_proxy.py)
+
+from proxies import SQUID_AUTH, TINY_AUTH, record_peers  # noqa: E402
+
+
+def _need_proxies():
+    why = P.available()
+    if why:
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    """An open tinyproxy (CONNECT to any port), shared by the session: tests
+    look only for their own stand-ins' ports in its log."""
+    _need_proxies()
+    p = P.Tinyproxy(tmp_path_factory.mktemp("tinyproxy"))
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_auth(tmp_path_factory):
+    _need_proxies()
+    p = P.Tinyproxy(tmp_path_factory.mktemp("tinyproxy-auth"), auth=TINY_AUTH)
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="session")
+def squid(tmp_path_factory):
+    _need_proxies()
+    p = P.Squid(tmp_path_factory.mktemp("squid") / "d")
+    yield p
+    p.remove()
+
+
+@pytest.fixture(scope="session")
+def squid_auth(tmp_path_factory):
+    _need_proxies()
+    p = P.Squid(tmp_path_factory.mktemp("squid-auth") / "d", auth=SQUID_AUTH)
+    yield p
+    p.remove()
+
+
+@pytest.fixture
+def own_tiny(tmp_path):
+    """A tinyproxy of this test's own (to kill it mid-run)."""
+    _need_proxies()
+    p = P.Tinyproxy(tmp_path / "own-tinyproxy")
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def make_squid(tmp_path):
+    """Factory for a squid of this test's own (deny rules naming its ports)."""
+    _need_proxies()
+    made = []
+
+    def make(**kw):
+        p = P.Squid(tmp_path / f"squid-{len(made)}", **kw)
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.remove()
+
+
+@pytest.fixture
+def pworld(world):
+    """world with peers recorded on STS, IAM and Kubernetes."""
+    for s in (world.sts, world.iam, world.kube):
+        record_peers(s)
+    return world
