@@ -9,8 +9,8 @@
  * are tokens), then the text.
  * Properties: the result is NUL-terminated within the buffer; a quote
  * has no control byte; no registered secret appears whole, nor any
- * LOG_PIECE_MIN bytes of one, nor 8 bytes or more of its start where a
- * quote was cut (before its "..."); no JWT-shaped ("eyJ" + 17 token bytes) or
+ * LOG_PIECE_MIN bytes of one, nor 8 bytes or more of its start at the
+ * end of a quote (before the "..." of a cut); no JWT-shaped ("eyJ" + 17 token bytes) or
  * Google-token-shaped ("ya29.") string is left where it starts a word
  * (after anything but a letter, digit, '-', '_', '.' or '~').
  */
@@ -63,7 +63,7 @@ quote_cut(const char *src, size_t len, size_t cap)
 }
 
 /* o[0..n): the output; its first m bytes are text (the rest "..."). A
- * start of a secret cut short by the quote must be redacted (tail). */
+ * start of a secret at the end must be redacted (tail). */
 static void
 check_clean(const char *o, size_t cap, size_t m, int quoted, int tail)
 {
@@ -97,7 +97,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t	cap, pos = 4, i, k, len, at, skip, n;
-	int	cut;
+	int	cut, dots;
 
 	if (size < 4)
 		return 0;
@@ -130,11 +130,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	log_quote(out, cap, text, len);
 	n = strnlen(out, cap);
-	cut = quote_cut(text, len, cap) && n >= 3 &&
-	    memcmp(out + n - 3, "...", 3) == 0;
-	/* redaction may have filled the room "..." needed: then the end
-	 * is not where the quote cut the text */
-	check_clean(out, cap, cut ? n - 3 : n, 1, cut && n + 4 <= cap);
+	cut = quote_cut(text, len, cap);
+	dots = cut && n >= 3 && memcmp(out + n - 3, "...", 3) == 0;
+	/* "..." is the cut's mark when there was room for it; after a
+	 * redaction filled that room it may be text: then no end check */
+	check_clean(out, cap, dots ? n - 3 : n, 1, !dots || n + 4 <= cap);
 	k = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
 	memcpy(line, text, k);
 	line[k] = '\0';
