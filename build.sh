@@ -4,8 +4,11 @@
 #
 #   ./build.sh            build out/regcred (static-PIE, musl, stripped)
 #   ./build.sh test       everything: unit tests (glibc, ASan+UBSan), the
-#                         ASan and UBSan-trap builds, the pytest suite
+#                         fuzzers (30 s each), the ASan and UBSan-trap
+#                         builds, the pytest suites (integration, release,
+#                         end to end)
 #   ./build.sh unit       cmocka unit tests only
+#   ./build.sh fuzz [S]   every libFuzzer harness for S seconds (default 60)
 #   ./build.sh e2e        the end-to-end suite against a real kube-apiserver
 #   ./build.sh bench      regcred against the job it replaces: bench/results.md
 #   ./build.sh image      the release image: out/regcred.oci.tar, prints its digest
