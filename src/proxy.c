@@ -4,10 +4,12 @@
  * Owns: parsing the proxy URL (scheme http or none, percent-decoded
  * userinfo, host and port checked as URL hosts are), the Basic
  * Proxy-Authorization value, and matching a host against NO_PROXY the way
- * Go's httpproxy and curl do, with one choice of ours: a domain with a
- * leading dot matches the domain itself too (curl's reading; Go's matches
- * subdomains only), and loopback hosts are proxied when asked (Go never
- * proxies them; regcred has no loopback endpoints outside tests).
+ * Go's httpproxy and curl do (tests/unit/no_proxy_cases.txt says where
+ * they differ), with our choices: a domain with a leading dot matches the
+ * domain itself too (curl's reading; Go's matches subdomains only),
+ * loopback hosts are proxied when asked (Go never proxies them; regcred
+ * has no loopback endpoints outside tests), and link-local addresses (the
+ * metadata servers) always go direct.
  */
 #include <arpa/inet.h>
 
@@ -169,14 +171,12 @@ proxy_np_entry(const char *s, size_t len, struct np_entry *n)
 		}
 		hl = (size_t)(slash - s);
 	} else if (len > 0 && s[0] == '[') {
+		/* "[v6]:port" only: Go and curl take "[v6]" alone for no IP */
 		colon = memchr(s, ']', len);
-		if (colon == NULL)
+		if (colon == NULL || (size_t)(colon - s) + 1 >= len ||
+		    colon[1] != ':' || len - (size_t)(colon - s) - 2 >= 6)
 			return 0;
-		if ((size_t)(colon - s) + 1 < len) {
-			if (colon[1] != ':' || len - (size_t)(colon - s) - 2 >= 6)
-				return 0;
-			memcpy(n->port, colon + 2, len - (size_t)(colon - s) - 2);
-		}
+		memcpy(n->port, colon + 2, len - (size_t)(colon - s) - 2);
 		s++;
 		hl = (size_t)(colon - s);
 	} else if ((colon = memchr(s, ':', len)) != NULL &&
@@ -206,36 +206,74 @@ proxy_prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
 	    ((a[whole] ^ b[whole]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
+/* An address as 16 bytes, IPv4 as IPv4-mapped IPv6 (as Go compares:
+ * an IPv4 entry matches the host ::ffff:a.b.c.d); *v4 says which. */
+static int
+proxy_ip16(const char *s, unsigned char a[16], int *v4)
+{
+	static const unsigned char	mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0, 0xff, 0xff };
+
+	*v4 = inet_pton(AF_INET, s, a + 12) == 1;
+	if (*v4) {
+		memcpy(a, mapped, sizeof(mapped));
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, a) == 1 ? 0 : -1;
+}
+
 /* IP literal or CIDR entry against an IP host. */
 static int
 proxy_np_ip(const struct np_entry *n, const char *host)
 {
 	unsigned char	a[16], b[16];
-	int		fam = strchr(host, ':') != NULL ? AF_INET6 : AF_INET;
-	int		max = fam == AF_INET6 ? 128 : 32;
+	int		hv4, ev4;
 
-	if (inet_pton(fam, host, a) != 1 || inet_pton(fam, n->host, b) != 1)
+	if (proxy_ip16(host, a, &hv4) != 0 || proxy_ip16(n->host, b, &ev4) != 0)
 		return 0;
 	if (n->cidr < 0)
-		return memcmp(a, b, fam == AF_INET6 ? 16 : 4) == 0;
-	return n->cidr <= max && proxy_prefix_eq(a, b, n->cidr);
+		return memcmp(a, b, 16) == 0;
+	if (n->cidr > (ev4 ? 32 : 128))
+		return 0;
+	return proxy_prefix_eq(a, b, n->cidr + (ev4 ? 96 : 0));
 }
 
-/* A domain entry: itself and its subdomains, "." or "*." ignored. */
+/* Link-local (169.254.0.0/16, fe80::/10) and AWS's fd00:ec2::254: the
+ * metadata servers, never proxied whatever NO_PROXY says. */
+static int
+proxy_link_local(const char *host)
+{
+	static const unsigned char	ll4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0, 0xff, 0xff, 169, 254 };
+	static const unsigned char	ll6[16] = { 0xfe, 0x80 };
+	unsigned char			a[16], m[16];
+	int				v4;
+
+	if (proxy_ip16(host, a, &v4) != 0)
+		return 0;
+	if (v4)
+		return proxy_prefix_eq(a, ll4, 112);
+	return proxy_prefix_eq(a, ll6, 10) || (inet_pton(AF_INET6,
+	    "fd00:ec2::254", m) == 1 && memcmp(a, m, 16) == 0);
+}
+
+/* A domain entry: itself and its subdomains, with or without a leading
+ * "." (curl's reading); "*.d" its subdomains only (Go's). */
 static int
 proxy_np_domain(const struct np_entry *n, const char *host)
 {
 	const char	*d = n->host;
 	size_t		 dl, hl = strlen(host);
+	int		 star = d[0] == '*' && d[1] == '.';
 
-	if (d[0] == '*' && d[1] == '.')
+	if (star)
 		d++;
 	if (d[0] == '.')
 		d++;
 	dl = strlen(d);
 	if (dl == 0 || dl > hl || strcasecmp(host + hl - dl, d) != 0)
 		return 0;
-	return hl == dl || host[hl - dl - 1] == '.';
+	return hl == dl ? !star : host[hl - dl - 1] == '.';
 }
 
 static int
@@ -269,6 +307,8 @@ proxy_bypass(const char *no_proxy, const char *host, const char *port)
 
 	ip = inet_pton(AF_INET, host, buf) == 1 ||
 	    inet_pton(AF_INET6, host, buf) == 1;
+	if (ip && proxy_link_local(host))
+		return 1;
 	while (*s != '\0') {
 		end = s + strcspn(s, ",");
 		for (a = 0; s + a < end && (s[a] == ' ' || s[a] == '\t'); a++)

@@ -28,10 +28,11 @@ int	proxy_parse(struct proxy *p, const char *url, struct err *e);
 
 /*
  * 1 when host:port goes direct by the NO_PROXY list: comma-separated,
- * spaces trimmed, "*" alone matches all; a domain (leading "." or "*."
- * optional) matches itself and its subdomains, case-insensitively; an IP
- * literal (v6 with or without brackets) or a CIDR matches addresses; an
- * entry with ":port" matches that port only.
+ * spaces trimmed, "*" alone matches all; a domain (a leading "." optional)
+ * matches itself and its subdomains, case-insensitively, "*.d" only d's
+ * subdomains; an IP literal or a CIDR matches addresses (IPv4 entries
+ * also IPv4-mapped IPv6 hosts; "[v6]" only with ":port"); an entry with
+ * ":port" matches that port only. Link-local hosts always go direct.
  */
 int	proxy_bypass(const char *no_proxy, const char *host, const char *port);
 

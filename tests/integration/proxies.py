@@ -45,6 +45,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
@@ -78,12 +79,16 @@ def _which(tool: str) -> str:
 
 class Proxy:
     kind = "proxy"
+    live: "weakref.WeakSet" = None      # every Proxy made (for marks before a run)
     log_name = "proxy.log"
 
     ready_marker = ""            # a log line saying it listens (when prefix hides the port)
 
     def __init__(self, directory, auth: tuple | None = None, outgoing: str | None = OUTGOING,
                  prefix: list | None = None, host: str = LOOPBACK):
+        if Proxy.live is None:
+            Proxy.live = weakref.WeakSet()
+        Proxy.live.add(self)
         self.prefix = [str(a) for a in (prefix or [])]   # e.g. NetNS.command(): run inside a netns
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -220,12 +225,18 @@ class Proxy:
         except FileNotFoundError:
             return ""
 
-    def connects(self, wait_for: list | tuple = (), timeout: float = 5.0) -> list:
-        """CONNECT targets in the log, in order; waits (up to timeout) until
-        every target in wait_for is there."""
+    def mark(self) -> int:
+        """How many CONNECTs the log holds now: connects(since=mark) then
+        lists only later ones (a session proxy's log holds earlier tests'
+        CONNECTs, and ephemeral ports get reused)."""
+        return len(self._parse_connects())
+
+    def connects(self, wait_for: list | tuple = (), timeout: float = 5.0, since: int = 0) -> list:
+        """CONNECT targets in the log (from the since-th on), in order; waits
+        (up to timeout) until every target in wait_for is there."""
         deadline = time.monotonic() + timeout
         while True:
-            got = self._parse_connects()
+            got = self._parse_connects()[since:]
             if all(t in got for t in wait_for) or time.monotonic() >= deadline:
                 return got
             time.sleep(0.05)
