@@ -165,27 +165,36 @@ log_token_at(const char *s, size_t len, size_t pos)
 }
 
 /*
- * A line cut to fit may end in the first bytes of a secret that the whole
- * line did not hold there (the bytes after them differed): to a reader it
- * is a secret cut short all the same, so that tail goes too.
+ * A line never ends in 8 or more of a secret's first bytes, even when the
+ * text did not hold the secret there (a line cut to fit, a quote cut short,
+ * a redaction that shortened what follows): to a reader it is a secret cut
+ * short all the same, so that tail goes too.
  */
 static void
 log_redact_tail(char *s, size_t cap, size_t n)
 {
 	size_t	i, k;
+	int	again = 1;
 
-	for (i = 0; i < log_nsecrets; i++)
-		for (k = log_secrets[i].len - 1; k >= SECRET_MIN; k--) {
-			if (k > n || memcmp(s + n - k, log_secrets[i].s, k) != 0)
-				continue;
-			n -= k;
-			if (sizeof(REDACTED) - 1 < cap - n) {
-				memcpy(s + n, REDACTED, sizeof(REDACTED) - 1);
-				n += sizeof(REDACTED) - 1;
+	/* a tail dropped for want of room exposes a new one: until none */
+	while (again) {
+		again = 0;
+		for (i = 0; i < log_nsecrets && !again; i++)
+			for (k = log_secrets[i].len - 1; k >= SECRET_MIN; k--) {
+				if (k > n || memcmp(s + n - k, log_secrets[i].s,
+				    k) != 0)
+					continue;
+				n -= k;
+				if (sizeof(REDACTED) - 1 < cap - n) {
+					memcpy(s + n, REDACTED,
+					    sizeof(REDACTED) - 1);
+					n += sizeof(REDACTED) - 1;
+				} else
+					again = 1;
+				s[n] = '\0';
+				break;
 			}
-			s[n] = '\0';
-			break;
-		}
+	}
 }
 
 void
@@ -212,8 +221,7 @@ log_redact(char *s, size_t cap)
 		n = o < cap - 1 ? o : cap - 1;
 		memcpy(s, out, n);
 		s[n] = '\0';
-		if (n < o)
-			log_redact_tail(s, cap, n);
+		log_redact_tail(s, cap, n);
 	}
 	explicit_bzero(out, sizeof(out));
 }
@@ -248,6 +256,10 @@ log_quote(char *dst, size_t cap, const char *src, size_t len)
 	dst[o] = '\0';
 	log_redact(dst, cap);	/* before "...": a cut secret still matches */
 	o = strlen(dst);
+	if (i < len && o > 0) {	/* cut: its end may start a secret */
+		log_redact_tail(dst, cap, o);
+		o = strlen(dst);
+	}
 	if (i < len && cap - o > 3) {
 		memcpy(dst + o, "...", 4);
 	}
