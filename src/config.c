@@ -577,6 +577,19 @@ config_args(struct config *c, struct opt_raw *r, int argc, char **argv,
 	return 0;
 }
 
+/* Takes option id from variable name when it is set; 1 if it was. */
+static int
+config_from_env(struct opt_raw *r, int id, const char *name)
+{
+	const char	*v;
+
+	if (name[0] == '\0' || (v = config_getenv(name)) == NULL)
+		return 0;
+	r->val[id] = v;
+	r->src[id] = name;
+	return 1;
+}
+
 /* Variables fill what no flag set; then every value is checked. */
 static int
 config_merge(struct config *c, struct opt_raw *r, struct err *e)
@@ -587,18 +600,9 @@ config_merge(struct config *c, struct opt_raw *r, struct err *e)
 	for (i = 0; i < OPT_COUNT; i++) {
 		if (i == OPT_REGISTRY || r->val[i] != NULL)
 			continue;
-		if ((v = config_getenv(config_opts[i].env)) != NULL) {
-			r->val[i] = v;
-			r->src[i] = config_opts[i].env;
-		} else if (config_opts[i].std[0] != '\0' &&
-		    (v = config_getenv(config_opts[i].std)) != NULL) {
-			r->val[i] = v;
-			r->src[i] = config_opts[i].std;
-		} else if (config_opts[i].std2[0] != '\0' &&
-		    (v = config_getenv(config_opts[i].std2)) != NULL) {
-			r->val[i] = v;
-			r->src[i] = config_opts[i].std2;
-		}
+		if (!config_from_env(r, i, config_opts[i].env) &&
+		    !config_from_env(r, i, config_opts[i].std))
+			(void)config_from_env(r, i, config_opts[i].std2);
 	}
 	for (i = 0; i < OPT_COUNT; i++)
 		if (i != OPT_REGISTRY && r->val[i] != NULL &&

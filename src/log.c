@@ -255,11 +255,7 @@ log_quote(char *dst, size_t cap, const char *src, size_t len)
 		o = max - 3;
 	dst[o] = '\0';
 	log_redact(dst, cap);	/* before "...": a cut secret still matches */
-	o = strlen(dst);
-	if (i < len && o > 0) {	/* cut: its end may start a secret */
-		log_redact_tail(dst, cap, o);
-		o = strlen(dst);
-	}
+	o = strlen(dst);	/* log_redact checked its end (a cut secret) */
 	if (i < len && cap - o > 3) {
 		memcpy(dst + o, "...", 4);
 	}

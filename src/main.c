@@ -119,6 +119,14 @@ main_wipe_all(void)
 	explicit_bzero(&R, sizeof(R));
 }
 
+/* Keeps M_filehw, what the wipe at exit must cover. */
+static void
+main_file_used(void)
+{
+	if (M_filelen + 1 > M_filehw)
+		M_filehw = M_filelen + 1;
+}
+
 /* Reads path into M_file, at most cap-1 bytes (cap names the limit). */
 static int
 main_read(const char *path, size_t cap, const char *what, struct err *e)
@@ -126,8 +134,7 @@ main_read(const char *path, size_t cap, const char *what, struct err *e)
 	int	r;
 
 	r = file_read(path, M_file, cap, &M_filelen, what, e);
-	if (M_filelen + 1 > M_filehw)
-		M_filehw = M_filelen + 1;
+	main_file_used();
 	return r;
 }
 
@@ -343,8 +350,7 @@ main_read_kube(struct err *e)
 	if (config_read_sa(&R.cfg, "ca.crt", M_file, sizeof(M_file),
 	    &M_filelen, e) != 0)
 		return -1;
-	if (M_filelen + 1 > M_filehw)
-		M_filehw = M_filelen + 1;
+	main_file_used();
 	anchors_init(&R.kube);
 	return anchors_add_pem(&R.kube, M_file, M_filelen, "ca.crt", e);
 }
