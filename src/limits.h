@@ -29,6 +29,9 @@
 #define PATH_MAX_REGCRED	1024	/* a file path */
 #define NAME_MAX_REGCRED	253	/* a Kubernetes object name / namespace */
 #define REGISTRY_MAX		16	/* --registry values */
+#define NAMESPACE_MAX		128	/* --namespace values (the benchmark
+					   runs 100) */
+#define SERVICE_ACCOUNT_MAX	8	/* --service-account values */
 #define CRED_HEADERS_MAX	8	/* credential_source.headers */
 #define CRED_HEADER_NAME_MAX	64	/* one header name, with its NUL */
 #define CRED_HEADER_VALUE_MAX	1024	/* one header value, with its NUL */
