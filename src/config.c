@@ -30,13 +30,18 @@
 
 const char config_usage[] =
 "regcred refresh [options]   exchange, then server-side apply the Secret; exit\n"
+"regcred run     [options]   the same, again at half of each token's lifetime,\n"
+"                            until SIGTERM\n"
 "regcred token   [options]   exchange, print only the access token on stdout\n"
 "regcred version             version, git commit, compiler, musl, BearSSL, jsmn\n"
 "regcred --help              (also -h and `regcred help`)\n"
 "  --credential-config PATH  external_account JSON (default $GOOGLE_APPLICATION_CREDENTIALS)\n"
 "  --registry HOST           docker server; repeatable; refresh needs one or more\n"
 "  --secret NAME             Secret to write; refresh needs it\n"
-"  --namespace NS            default: contents of <kube-sa-dir>/namespace\n"
+"  --namespace NS            repeatable: the Secret in each (one apply each over\n"
+"                            one connection); default <kube-sa-dir>/namespace\n"
+"  --service-account NAME    repeatable: keep the Secret in this ServiceAccount's\n"
+"                            imagePullSecrets in every namespace\n"
 "  --kube-sa-dir DIR         default /var/run/secrets/kubernetes.io/serviceaccount\n"
 "                            (token re-read every run, ca.crt, namespace)\n"
 "  --kube-api URL            default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT\n"
@@ -46,7 +51,7 @@ const char config_usage[] =
 "  --ca-file PATH            extra PEM roots for every endpoint except the API\n"
 "                            server, added to the embedded ones\n"
 "  --no-embedded-roots       trust only --ca-file (pinning, TLS-inspecting proxies)\n"
-"  --timeout SECONDS         deadline for the whole run, retries included (default 60)\n"
+"  --timeout SECONDS         deadline for one refresh, retries included (default 60)\n"
 "  --log-format json|text\n"
 "Entra ID hop (for a credential config whose source is Azure IMDS):\n"
 "  --azure-client-id ID      managed identity's client ID ($AZURE_CLIENT_ID)\n"
@@ -72,7 +77,8 @@ const char config_usage[] =
 /* ---- command line and environment ------------------------------------ */
 
 enum opt_id {
-	OPT_CRED, OPT_REGISTRY, OPT_SECRET, OPT_NAMESPACE, OPT_SA_DIR,
+	OPT_CRED, OPT_REGISTRY, OPT_SECRET, OPT_NAMESPACE, OPT_SA,
+	OPT_SA_DIR,
 	OPT_KUBE_API, OPT_SERVER_NAME, OPT_CA_FILE, OPT_NO_ROOTS,
 	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_AZ_CLIENT, OPT_AZ_TENANT,
 	OPT_AZ_TOKEN_FILE, OPT_AZ_AUTHORITY, OPT_PROXY, OPT_NO_PROXY,
@@ -111,8 +117,10 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	    0 },
 	[OPT_SECRET] = OPT_STR("--secret", "REGCRED_SECRET", secret,
 	    "NAME_MAX_REGCRED"),
-	[OPT_NAMESPACE] = OPT_STR("--namespace", "REGCRED_NAMESPACE",
-	    namespace, "NAME_MAX_REGCRED"),
+	[OPT_NAMESPACE] = { "--namespace", "REGCRED_NAMESPACE", "", "", "", 1,
+	    0, 0 },
+	[OPT_SA] = { "--service-account", "REGCRED_SERVICE_ACCOUNT", "", "",
+	    "", 1, 0, 0 },
 	[OPT_SA_DIR] = OPT_STR("--kube-sa-dir", "REGCRED_KUBE_SA_DIR",
 	    kube_sa_dir, "PATH_MAX_REGCRED"),
 	[OPT_KUBE_API] = OPT_STR("--kube-api", "REGCRED_KUBE_API", kube_api,
@@ -148,7 +156,7 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 struct opt_raw {
 	const char	*val[OPT_COUNT];
 	const char	*src[OPT_COUNT];	/* flag or variable, for errors */
-	int		 nregflags;
+	int		 nflags[OPT_COUNT];	/* list options: flags seen */
 };
 
 static int
@@ -255,30 +263,92 @@ config_host_ok(const char *s, size_t len)
 }
 
 static int
-config_registry_add(struct config *c, const char *s, size_t len,
-    const char *src, struct err *e)
+config_registry_check(const char *s, size_t len, const char *src,
+    struct err *e)
 {
 	if (len == 0)
 		return err_set(e, "%s: empty registry", src);
-	if (c->nregistry >= REGISTRY_MAX)
-		return err_set(e, "%s: too many registries (limit "
-		    "REGISTRY_MAX = %d)", src, REGISTRY_MAX);
 	if (len >= HOST_MAX)
 		return err_set(e, "%s: registry is too long (limit HOST_MAX: "
 		    "at most %d bytes)", src, HOST_MAX - 1);
 	if (!config_host_ok(s, len))
 		return err_set(e, "%s: \"%.*s\" is not a registry host[:port] "
 		    "(no scheme, path or spaces)", src, (int)len, s);
-	/* repeats are kept: dockercfg de-duplicates as Go's map would */
-	memcpy(c->registry[c->nregistry], s, len);
-	c->registry[c->nregistry][len] = '\0';
-	c->nregistry++;
 	return 0;
 }
 
-/* REGCRED_REGISTRY=a,b: comma-separated, spaces around items ignored. */
 static int
-config_registry_env(struct config *c, const char *v, struct err *e)
+config_name_check(enum opt_id id, const char *s, size_t len, const char *src,
+    struct err *e)
+{
+	if (id == OPT_NAMESPACE && !config_label_ok(s, len, DNS_LABEL_MAX, 0))
+		return err_set(e, "%s: \"%.*s\" is not a valid namespace "
+		    "(lowercase letters, digits and '-', starting and ending "
+		    "with a letter or digit, at most %d bytes)", src,
+		    (int)(len > 64 ? 64 : len), s, DNS_LABEL_MAX);
+	if (id == OPT_SA && !config_labels_ok(s, len, NAME_MAX_REGCRED, 0))
+		return err_set(e, "%s: \"%.*s\" is not a valid ServiceAccount "
+		    "name (lowercase letters, digits, '-' and '.', at most %d "
+		    "bytes)", src, (int)(len > 64 ? 64 : len), s,
+		    NAME_MAX_REGCRED);
+	return 0;
+}
+
+/* Where list option id keeps its items: array, item size, count, limit. */
+static char *
+config_list(struct config *c, enum opt_id id, size_t *item, size_t **n,
+    size_t *max, const char **limit)
+{
+	if (id == OPT_REGISTRY) {
+		*item = sizeof(c->registry[0]), *n = &c->nregistry;
+		*max = REGISTRY_MAX, *limit = "REGISTRY_MAX";
+		return c->registry[0];
+	}
+	*item = sizeof(c->namespace[0]);
+	if (id == OPT_NAMESPACE) {
+		*n = &c->nnamespace, *max = NAMESPACE_MAX;
+		*limit = "NAMESPACE_MAX";
+		return c->namespace[0];
+	}
+	*n = &c->nservice_account, *max = SERVICE_ACCOUNT_MAX;
+	*limit = "SERVICE_ACCOUNT_MAX";
+	return c->service_account[0];
+}
+
+/* One item of a list option (--registry, --namespace, --service-account). */
+static int
+config_list_add(struct config *c, enum opt_id id, const char *s, size_t len,
+    const char *src, struct err *e)
+{
+	const char	*limit;
+	char		*a;
+	size_t		 item, *n, max, i;
+
+	a = config_list(c, id, &item, &n, &max, &limit);
+	if (id == OPT_REGISTRY ? config_registry_check(s, len, src, e) != 0 :
+	    config_name_check(id, s, len, src, e) != 0)
+		return -1;
+	if (*n >= max)
+		return err_set(e, "%s: too many values (limit %s = %zu)", src,
+		    limit, max);
+	/* registry repeats are kept: dockercfg de-duplicates as Go's map
+	 * would; a namespace or ServiceAccount twice is a mistake */
+	for (i = 0; id != OPT_REGISTRY && i < *n; i++)
+		if (strlen(a + i * item) == len &&
+		    memcmp(a + i * item, s, len) == 0)
+			return err_set(e, "%s: \"%.*s\" given twice", src,
+			    (int)len, s);
+	memcpy(a + *n * item, s, len);
+	a[*n * item + len] = '\0';
+	(*n)++;
+	return 0;
+}
+
+/* REGCRED_REGISTRY=a,b (and the other lists): comma-separated, spaces
+ * around items ignored. */
+static int
+config_list_env(struct config *c, enum opt_id id, const char *v,
+    struct err *e)
 {
 	size_t		 len = strlen(v), pos = 0, end, a, b;
 	const char	*comma;
@@ -290,7 +360,7 @@ config_registry_env(struct config *c, const char *v, struct err *e)
 			;
 		for (b = end; b > a && v[b - 1] == ' '; b--)
 			;
-		if (config_registry_add(c, v + a, b - a, "REGCRED_REGISTRY",
+		if (config_list_add(c, id, v + a, b - a, config_opts[id].env,
 		    e) == -1)
 			return -1;
 		pos = end + 1;
@@ -449,11 +519,6 @@ config_names_check(const struct config *c, enum opt_id id, const char *src,
 		    "(lowercase letters, digits, '-' and '.', starting and "
 		    "ending with a letter or digit, at most %d bytes)", src, v,
 		    NAME_MAX_REGCRED);
-	if (id == OPT_NAMESPACE && !config_label_ok(v, len, DNS_LABEL_MAX, 0))
-		return err_set(e, "%s: \"%s\" is not a valid namespace "
-		    "(lowercase letters, digits and '-', starting and ending "
-		    "with a letter or digit, at most %d bytes)", src, v,
-		    DNS_LABEL_MAX);
 	return 0;
 }
 
@@ -538,13 +603,21 @@ config_opt_value(enum opt_id id, int argc, char **argv, int *i,
 	return 0;
 }
 
+/* Options that may repeat, collected into arrays. */
+static int
+config_is_list(enum opt_id id)
+{
+	return id == OPT_REGISTRY || id == OPT_NAMESPACE || id == OPT_SA;
+}
+
 static int
 config_opt_store(struct config *c, struct opt_raw *r, enum opt_id id,
     const char *v, struct err *e)
 {
-	if (id == OPT_REGISTRY) {
-		r->nregflags++;
-		return config_registry_add(c, v, strlen(v), "--registry", e);
+	if (config_is_list(id)) {
+		r->nflags[id]++;
+		return config_list_add(c, id, v, strlen(v),
+		    config_opts[id].flag, e);
 	}
 	if (r->val[id] != NULL)
 		return err_set(e, "%s given more than once", config_opts[id].flag);
@@ -598,21 +671,29 @@ config_merge(struct config *c, struct opt_raw *r, struct err *e)
 	int		 i;
 
 	for (i = 0; i < OPT_COUNT; i++) {
-		if (i == OPT_REGISTRY || r->val[i] != NULL)
+		if (config_is_list((enum opt_id)i) || r->val[i] != NULL)
 			continue;
 		if (!config_from_env(r, i, config_opts[i].env) &&
 		    !config_from_env(r, i, config_opts[i].std))
 			(void)config_from_env(r, i, config_opts[i].std2);
 	}
 	for (i = 0; i < OPT_COUNT; i++)
-		if (i != OPT_REGISTRY && r->val[i] != NULL &&
+		if (!config_is_list((enum opt_id)i) && r->val[i] != NULL &&
 		    config_apply(c, (enum opt_id)i, r->val[i], r->src[i],
 		    e) == -1)
 			return -1;
-	if (r->nregflags == 0 &&
-	    (v = config_getenv("REGCRED_REGISTRY")) != NULL)
-		return config_registry_env(c, v, e);
+	for (i = 0; i < OPT_COUNT; i++)
+		if (config_is_list((enum opt_id)i) && r->nflags[i] == 0 &&
+		    (v = config_getenv(config_opts[i].env)) != NULL &&
+		    config_list_env(c, (enum opt_id)i, v, e) == -1)
+			return -1;
 	return 0;
+}
+
+static const char *
+config_cmd_name(enum cmd cmd)
+{
+	return cmd == CMD_RUN ? "run" : cmd == CMD_TOKEN ? "token" : "refresh";
 }
 
 /* What the command needs, once every source is merged. */
@@ -623,11 +704,12 @@ config_needs(const struct config *c, struct err *e)
 		return err_set(e, "no credential config: pass "
 		    "--credential-config or set REGCRED_CREDENTIAL_CONFIG or "
 		    "GOOGLE_APPLICATION_CREDENTIALS");
-	if (c->cmd == CMD_REFRESH && c->secret[0] == '\0')
-		return err_set(e, "refresh needs --secret (or REGCRED_SECRET)");
-	if (c->cmd == CMD_REFRESH && c->nregistry == 0)
-		return err_set(e, "refresh needs at least one --registry (or "
-		    "REGCRED_REGISTRY)");
+	if (c->cmd != CMD_TOKEN && c->secret[0] == '\0')
+		return err_set(e, "%s needs --secret (or REGCRED_SECRET)",
+		    config_cmd_name(c->cmd));
+	if (c->cmd != CMD_TOKEN && c->nregistry == 0)
+		return err_set(e, "%s needs at least one --registry (or "
+		    "REGCRED_REGISTRY)", config_cmd_name(c->cmd));
 	if (c->no_embedded_roots && c->ca_file[0] == '\0')
 		return err_set(e, "--no-embedded-roots needs --ca-file (or "
 		    "REGCRED_CA_FILE): no root would be trusted");
@@ -642,7 +724,7 @@ config_command(struct config *c, int argc, char **argv, struct err *e)
 	int		 i;
 
 	if (argc < 2)
-		return err_set(e, "no command given (want refresh, token, "
+		return err_set(e, "no command given (want refresh, run, token, "
 		    "version or help; see regcred --help)");
 	cmd = argv[1];
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "help") == 0 ||
@@ -660,11 +742,13 @@ config_command(struct config *c, int argc, char **argv, struct err *e)
 		}
 	if (strcmp(cmd, "refresh") == 0)
 		c->cmd = CMD_REFRESH;
+	else if (strcmp(cmd, "run") == 0)
+		c->cmd = CMD_RUN;
 	else if (strcmp(cmd, "token") == 0)
 		c->cmd = CMD_TOKEN;
 	else
 		return err_set(e, "unknown command \"%.64s\" (want refresh, "
-		    "token, version or help)", cmd);
+		    "run, token, version or help)", cmd);
 	return 0;
 }
 

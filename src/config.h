@@ -11,7 +11,7 @@
 #include "limits.h"
 #include "log.h"
 
-enum cmd { CMD_REFRESH, CMD_TOKEN, CMD_VERSION, CMD_HELP };
+enum cmd { CMD_REFRESH, CMD_RUN, CMD_TOKEN, CMD_VERSION, CMD_HELP };
 
 /* The Entra ID hop's settings (flags, REGCRED_AZURE_*, AZURE_*). */
 struct azure {
@@ -28,7 +28,10 @@ struct config {
 	char		registry[REGISTRY_MAX][HOST_MAX];
 	size_t		nregistry;
 	char		secret[NAME_MAX_REGCRED + 1];
-	char		namespace[NAME_MAX_REGCRED + 1];   /* "" = from sa dir */
+	char		namespace[NAMESPACE_MAX][NAME_MAX_REGCRED + 1];
+	size_t		nnamespace;	/* 0: <kube-sa-dir>/namespace */
+	char		service_account[SERVICE_ACCOUNT_MAX][NAME_MAX_REGCRED + 1];
+	size_t		nservice_account;	/* imagePullSecrets to keep */
 	char		kube_sa_dir[PATH_MAX_REGCRED];
 	char		kube_api[URL_MAX];		/* "" = from env */
 	char		kube_server_name[HOST_MAX];	/* "" = derived */

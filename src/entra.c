@@ -112,7 +112,7 @@ entra_exchange(const struct azure *az, const char *resource,
 	if (entra_form(az, resource, assertion, alen, entra_form_buf,
 	    sizeof(entra_form_buf), &len, e) == 0) {
 		fc = (struct fetch_call){ "entra", "POST", &u, NULL, a, h, 3,
-		    entra_form_buf, len, d };
+		    entra_form_buf, len, d, NULL };
 		r = entra_run(&fc, deadline_ms, out, e);
 	}
 	explicit_bzero(entra_form_buf, len);	/* a failed form wipes itself */

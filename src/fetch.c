@@ -59,9 +59,9 @@ fetch_sleep_ms(int64_t ms)
 }
 
 int
-fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
-    size_t reqlen, struct http_resp *resp, uint8_t *body, size_t bodycap,
-    int64_t deadline_ms, struct err *e)
+fetch_do(const char *step, struct tls_conn *c, const struct tls_peer *p,
+    const uint8_t *req, size_t reqlen, struct http_resp *resp, uint8_t *body,
+    size_t bodycap, int64_t deadline_ms, struct err *e)
 {
 	unsigned	attempt;
 	int64_t		wait;
@@ -72,8 +72,9 @@ fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
 			explicit_bzero(body, resp->bodylen < bodycap ?
 			    resp->bodylen : bodycap);
 		http_resp_init(resp, body, bodycap);
-		r = tls_roundtrip(p, req, reqlen, resp, deadline_ms,
-		    &retryable, e);
+		r = c == NULL ? tls_roundtrip(p, req, reqlen, resp,
+		    deadline_ms, &retryable, e) : tls_exchange(c, p, req,
+		    reqlen, resp, 1, deadline_ms, &retryable, e);
 		if (r == 0 && !fetch_status_retryable(resp->status))
 			return 0;
 		if (r != 0 && !retryable)
@@ -144,6 +145,7 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	hr.nhdrs = fc->nhdrs;
 	hr.body = fc->body;
 	hr.bodylen = fc->bodylen;
+	hr.keepalive = fc->conn != NULL;
 	fetch_reqlen = 0;	/* a failed write wipes what it wrote */
 	if (http_request_write((char *)fetch_req, sizeof(fetch_req), &len, &hr,
 	    e) != 0)
@@ -155,7 +157,7 @@ fetch_call(const struct fetch_call *fc, int64_t deadline_ms,
 	p.anchors = fc->anchors;
 	p.plain = fc->url->plain;
 	p.dial = fc->dial;
-	if (fetch_do(fc->step, &p, fetch_req, len, &fetch_resp, fetch_body,
+	if (fetch_do(fc->step, fc->conn, &p, fetch_req, len, &fetch_resp, fetch_body,
 	    sizeof(fetch_body), deadline_ms, e) != 0)
 		return err_prefix(e, "%s", what);
 	*resp = &fetch_resp;

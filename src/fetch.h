@@ -13,6 +13,7 @@
 
 struct err;
 struct tls_peer;
+struct tls_conn;
 struct http_resp;
 struct http_hdr;
 struct url;
@@ -30,6 +31,8 @@ struct fetch_call {
 	const char		*body;
 	size_t			 bodylen;
 	const struct dial_table	*dial;		/* the resolved addresses */
+	struct tls_conn		*conn;		/* kept alive between calls;
+						   NULL: one per exchange */
 };
 
 /*
@@ -38,8 +41,9 @@ struct fetch_call {
  * before the deadline or the failure is final (e says why). Retries are
  * logged under `step`.
  */
-int	fetch_do(const char *step, const struct tls_peer *p, const uint8_t *req,
-	    size_t reqlen, struct http_resp *resp, uint8_t *body, size_t bodycap,
+int	fetch_do(const char *step, struct tls_conn *c, const struct tls_peer *p,
+	    const uint8_t *req, size_t reqlen, struct http_resp *resp, uint8_t *body,
+	    size_t bodycap,
 	    int64_t deadline_ms, struct err *e);
 
 /*

@@ -429,7 +429,7 @@ http_w_head(struct http_w *w, const struct http_req *r)
 		else
 			http_w_put(w, cl, (size_t)n);
 	}
-	http_w_str(w, "Connection: close\r\n\r\n");
+	http_w_str(w, r->keepalive ? "\r\n" : "Connection: close\r\n\r\n");
 }
 
 int
@@ -597,6 +597,28 @@ http_content_type_set(struct http_resp *r, const char *s, size_t len)
 	r->content_type[n] = '\0';
 }
 
+/* Does a Connection value's comma-separated token list hold "close"? */
+static int
+http_has_close(const char *s, size_t len)
+{
+	size_t	pos = 0, a, b;
+
+	while (pos < len) {
+		while (pos < len && (s[pos] == ' ' || s[pos] == '\t' ||
+		    s[pos] == ','))
+			pos++;
+		a = pos;
+		while (pos < len && s[pos] != ',')
+			pos++;
+		b = pos;
+		while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+			b--;
+		if (b - a == 5 && strncasecmp(s + a, "close", 5) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 http_field_use(struct http_resp *r, struct http_meta *m,
     const struct http_field *f, struct err *e)
@@ -623,6 +645,8 @@ http_field_use(struct http_resp *r, struct http_meta *m,
 		r->retry_after = http_retry_after_parse(f->val, f->vallen);
 	} else if (http_field_is(f, "Content-Type")) {
 		http_content_type_set(r, f->val, f->vallen);
+	} else if (http_field_is(f, "Connection")) {
+		r->close |= http_has_close(f->val, f->vallen);
 	}
 	return 0;
 }
@@ -707,6 +731,7 @@ http_head_done(struct http_resp *r, struct err *e)
 		r->headlen = 0;
 		r->state = HS_CHUNK_SIZE;
 	} else if (!m.have_cl) {
+		r->close = 1;
 		r->state = HS_BODY_CLOSE;
 	} else if (m.cl > r->bodycap) {
 		return http_body_too_big(r, e);
@@ -922,6 +947,7 @@ http_resp_init(struct http_resp *r, uint8_t *body, size_t bodycap)
 	r->bodylen = 0;
 	r->remaining = 0;
 	r->tunnel = 0;
+	r->close = 0;
 }
 
 static int
@@ -1005,4 +1031,11 @@ http_resp_eof(struct http_resp *r, int close_notify, struct err *e)
 		    "Content-Length body bytes missing)", r->remaining);
 	return err_set(e, "truncated response (%s, %zu body bytes)",
 	    http_state_what(r), r->bodylen);
+}
+
+int
+http_resp_reusable(const struct http_resp *r)
+{
+	return r->state == HS_DONE && !r->close && !r->tunnel &&
+	    r->status >= 200;
 }

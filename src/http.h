@@ -53,10 +53,12 @@ struct http_req {
 	size_t			 nhdrs;
 	const char		*body;
 	size_t			 bodylen;
+	int			 keepalive;	/* no "Connection: close" */
 };
 
 /* Request line, Host, the headers, Content-Length (when there is a body
- * or the method is POST/PATCH/PUT), Connection: close, body. Rejects CR,
+ * or the method is POST/PATCH/PUT), Connection: close (unless keepalive),
+ * body. Rejects CR,
  * LF or NUL in any header field. */
 int	http_request_write(char *buf, size_t cap, size_t *len,
 	    const struct http_req *r, struct err *e);
@@ -77,6 +79,8 @@ struct http_resp {
 	int		 retry_after;	/* seconds, -1 when absent/unusable */
 	int		 tunnel;	/* answer to CONNECT: a 2xx ends with
 					   its headers (set after init) */
+	int		 close;		/* "Connection: close", or a body
+					   delimited by the end of it */
 	char		 content_type[128];
 };
 
@@ -107,5 +111,7 @@ int	http_resp_feed(struct http_resp *r, const uint8_t *data, size_t len,
  * close_notify seen), -1 otherwise (truncated).
  */
 int	http_resp_eof(struct http_resp *r, int close_notify, struct err *e);
+/* 1 when a complete response leaves its connection fit for another. */
+int	http_resp_reusable(const struct http_resp *r);
 
 #endif

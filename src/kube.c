@@ -3,9 +3,11 @@
  *
  * Owns: the apply document (type kubernetes.io/dockerconfigjson, label
  * app.kubernetes.io/managed-by=regcred, annotation regcred/token-expiry),
- * the one server-side apply PATCH (fieldManager=regcred, force=true:
- * creates or updates in place, so the Secret is never absent), and the
- * API's Status messages. Never GET (the answer echoes the Secret: it is
+ * the server-side apply PATCH per namespace (fieldManager=regcred,
+ * force=true: creates or updates in place, so the Secret is never
+ * absent), the Secret's entry in ServiceAccounts' imagePullSecrets (an
+ * atomic list: JSON Patch, never a replace), and the API's Status
+ * messages. Requests go over the caller's kept-alive connection. Never GET (the answer echoes the Secret: it is
  * not read, let alone logged) and never DELETE.
  */
 #include <string.h>
@@ -130,8 +132,10 @@ kube_error_message(const char *body, size_t len, char *dst, size_t cap)
 	log_quote(dst, cap, msg, n);
 }
 
+/* /api/v1/namespaces/NS/KIND/NAME?QUERY on the API server. */
 static int
-kube_path(const struct kube_target *t, struct url *u, struct err *e)
+kube_path(const struct kube_target *t, const char *ns, const char *kind,
+    const char *name, const char *query, struct url *u, struct err *e)
 {
 	int	n;
 
@@ -142,10 +146,41 @@ kube_path(const struct kube_target *t, struct url *u, struct err *e)
 	memcpy(u->port, t->port, sizeof(u->port));
 	u->ipv6 = strchr(t->host, ':') != NULL;
 	n = fmt_print(u->path, sizeof(u->path),
-	    "/api/v1/namespaces/%s/secrets/%s" KUBE_QUERY, t->ns, t->secret);
+	    "/api/v1/namespaces/%s/%s/%s%s", ns, kind, name, query);
 	if (n < 0 || (size_t)n >= sizeof(u->path))
 		return err_set(e, "API path exceeds URL_MAX");
 	return 0;
+}
+
+static int
+kube_bearer(const struct kube_target *t, struct err *e)
+{
+	int	n;
+
+	n = fmt_print(kube_auth, sizeof(kube_auth), "Bearer %.*s",
+	    (int)t->tokenlen, t->token);
+	if (n < 0 || (size_t)n >= sizeof(kube_auth))
+		return err_set(e, "service-account token exceeds TOKEN_MAX");
+	return 0;
+}
+
+/* One PATCH of body (content type ct) to u, over t's connection. */
+static int
+kube_patch(const struct kube_target *t, const struct url *u, const char *ct,
+    const char *accept, const char *body, size_t len, int64_t deadline_ms,
+    const struct http_resp **r, struct fetch_call *fc, struct err *e)
+{
+	static struct http_hdr	h[4];
+
+	if (kube_bearer(t, e) != 0)
+		return -1;
+	h[0] = (struct http_hdr){ "Content-Type", ct };
+	h[1] = (struct http_hdr){ "Accept", accept };
+	h[2] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
+	h[3] = (struct http_hdr){ "Authorization", kube_auth };
+	*fc = (struct fetch_call){ "kube", "PATCH", u, t->server_name,
+	    t->anchors, h, 4, body, len, t->dial, t->conn };
+	return fetch_call(fc, deadline_ms, r, e);
 }
 
 static int
@@ -165,39 +200,165 @@ kube_status(const struct fetch_call *fc, const struct http_resp *r,
 }
 
 int
-kube_apply(const struct kube_target *t, const struct anchors *a,
-    const struct dial_table *d, const char *dockercfg, size_t cfglen,
-    long long expires_at, int64_t deadline_ms, struct err *e)
+kube_apply(const struct kube_target *t, const char *ns, const char *dockercfg,
+    size_t cfglen, long long expires_at, int64_t deadline_ms, struct err *e)
 {
 	const struct http_resp	*r;
-	struct http_hdr		 h[4];
 	struct fetch_call	 fc;
 	struct url		 u;
 	size_t			 len = 0;
-	int			 n, rc = -1;
+	int			 rc = -1;
 
-	if (kube_path(t, &u, e) != 0)
+	if (kube_path(t, ns, "secrets", t->secret, KUBE_QUERY, &u, e) != 0)
 		return -1;
-	n = fmt_print(kube_auth, sizeof(kube_auth), "Bearer %.*s",
-	    (int)t->tokenlen, t->token);
-	if (n < 0 || (size_t)n >= sizeof(kube_auth)) {
-		err_set(e, "service-account token exceeds TOKEN_MAX");
-		goto done;
-	}
-	if (kube_body(t->ns, t->secret, dockercfg, cfglen, expires_at,
+	if (kube_body(ns, t->secret, dockercfg, cfglen, expires_at,
 	    kube_doc, sizeof(kube_doc), &len, e) != 0)
 		goto done;
-	h[0] = (struct http_hdr){ "Content-Type", "application/apply-patch+yaml" };
-	h[1] = (struct http_hdr){ "Accept", KUBE_ACCEPT };
-	h[2] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
-	h[3] = (struct http_hdr){ "Authorization", kube_auth };
-	fc = (struct fetch_call){ "kube", "PATCH", &u, t->server_name, a, h, 4,
-	    kube_doc, len, d };
-	if (fetch_call(&fc, deadline_ms, &r, e) == 0)
+	if (kube_patch(t, &u, "application/apply-patch+yaml", KUBE_ACCEPT,
+	    kube_doc, len, deadline_ms, &r, &fc, e) == 0)
 		rc = kube_status(&fc, r, e);
 done:
 	explicit_bzero(kube_doc, len);		/* only what was used */
 	explicit_bzero(kube_auth, sizeof(kube_auth));
 	fetch_wipe();
 	return rc;
+}
+
+/* ---- the Secret in a ServiceAccount's imagePullSecrets ---------------- */
+
+#define KUBE_JSON_PATCH	"application/json-patch+json"
+#define KUBE_SA_QUERY	"?fieldManager=regcred"
+#define KUBE_SA_TRIES	3	/* reads and appends raced by other writers */
+
+static char	kube_sa_body[1024];
+
+/* [{"op":"test","path":P,"value":V}, then an add of the Secret if add] */
+static int
+kube_sa_doc(const struct kube_target *t, const char *path, const char *value,
+    int add, int has_list, size_t *len, struct err *e)
+{
+	struct jw	w;
+
+	jw_init(&w, kube_sa_body, sizeof(kube_sa_body));
+	jw_array_open(&w);
+	jw_object_open(&w);
+	kube_str(&w, "op", "test");
+	kube_str(&w, "path", path);
+	kube_str(&w, "value", value);
+	jw_object_close(&w);
+	if (add) {
+		jw_object_open(&w);
+		kube_str(&w, "op", "add");
+		kube_str(&w, "path", has_list ? "/imagePullSecrets/-" :
+		    "/imagePullSecrets");
+		jw_key(&w, "value", 5);
+		if (!has_list)
+			jw_array_open(&w);
+		jw_object_open(&w);
+		kube_str(&w, "name", t->secret);
+		jw_object_close(&w);
+		if (!has_list)
+			jw_array_close(&w);
+		jw_object_close(&w);
+	}
+	jw_array_close(&w);
+	return jw_finish(&w, len, "ServiceAccount patch", e);
+}
+
+/* From a ServiceAccount: its resourceVersion, whether imagePullSecrets
+ * exists and whether it names the Secret. */
+static int
+kube_sa_parse(const struct kube_target *t, const struct http_resp *r,
+    char *rv, size_t rvcap, int *has_list, int *present, struct err *e)
+{
+	static struct json	j;
+	char			name[NAME_MAX_REGCRED + 1];
+	size_t			n;
+	int			md, list, el, i, found;
+
+	*has_list = *present = 0;
+	if (json_parse(&j, (const char *)r->body, r->bodylen, e) != 0 ||
+	    json_find(&j, 0, "metadata", &md, e) != 1 ||
+	    json_get_string(&j, md, "resourceVersion", rv, rvcap, &n, NULL,
+	    e) != 0)
+		return err_prefix(e, "the ServiceAccount in the answer");
+	if ((found = json_find(&j, 0, "imagePullSecrets", &list, e)) < 0)
+		return -1;
+	if (!found || json_type(&j, list) == JSON_NULL)
+		return 0;
+	if (json_type(&j, list) != JSON_ARRAY)
+		return err_set(e, "imagePullSecrets is not a list");
+	*has_list = 1;
+	for (i = 0, el = list + 1; i < j.tok[list].size; i++,
+	    el = json_skip(&j, el)) {
+		if (json_type(&j, el) != JSON_OBJECT ||
+		    json_get_string(&j, el, "name", name, sizeof(name), &n,
+		    &found, e) != 0)
+			return err_prefix(e, "imagePullSecrets[%d]", i);
+		if (found && strcmp(name, t->secret) == 0)
+			*present = 1;
+	}
+	return 0;
+}
+
+/* One JSON Patch; 1 when a test failed (422), 0 done, -1 failed. */
+static int
+kube_sa_patch(const struct kube_target *t, const char *ns, const char *sa,
+    size_t len, int64_t deadline_ms, char *rv, size_t rvcap, int *has_list,
+    int *present, struct err *e)
+{
+	const struct http_resp	*r;
+	struct fetch_call	 fc;
+	struct url		 u;
+	int			 rc;
+
+	if (kube_path(t, ns, "serviceaccounts", sa, KUBE_SA_QUERY, &u, e) != 0 ||
+	    kube_patch(t, &u, KUBE_JSON_PATCH, "application/json",
+	    kube_sa_body, len, deadline_ms, &r, &fc, e) != 0)
+		return -1;
+	if (kube_status(&fc, r, e) != 0)
+		rc = r->status == 422 && rv == NULL ? 1 : -1;
+	else
+		rc = rv == NULL ? 0 : kube_sa_parse(t, r, rv, rvcap, has_list,
+		    present, e);
+	fetch_wipe();
+	return rc;
+}
+
+int
+kube_sa_ensure(const struct kube_target *t, const char *ns, const char *sa,
+    int64_t deadline_ms, int *added, struct err *e)
+{
+	char	rv[128];
+	size_t	len;
+	int	try, has_list, present, r;
+
+	*added = 0;
+	for (try = 0; try < KUBE_SA_TRIES; try++) {
+		/* a test that always holds: the answer is the object */
+		if (kube_sa_doc(t, "/metadata/name", sa, 0, 0, &len, e) != 0 ||
+		    kube_sa_patch(t, ns, sa, len, deadline_ms, rv, sizeof(rv),
+		    &has_list, &present, e) != 0)
+			goto out;
+		if (present)
+			break;
+		if (kube_sa_doc(t, "/metadata/resourceVersion", rv, 1,
+		    has_list, &len, e) != 0 ||
+		    (r = kube_sa_patch(t, ns, sa, len, deadline_ms, NULL, 0,
+		    NULL, NULL, e)) < 0)
+			goto out;
+		if (r == 0) {
+			*added = 1;
+			break;
+		}
+	}
+	explicit_bzero(kube_auth, sizeof(kube_auth));
+	if (try == KUBE_SA_TRIES)
+		return err_prefix(e, "ServiceAccount %s/%s: %d attempts to "
+		    "add %s to imagePullSecrets were refused (changed "
+		    "meanwhile?); the last", ns, sa, KUBE_SA_TRIES, t->secret);
+	return 0;
+out:
+	explicit_bzero(kube_auth, sizeof(kube_auth));
+	return -1;
 }

@@ -1,7 +1,8 @@
 /*
  * kube.h -- the Kubernetes API: one server-side apply PATCH of the
- * kubernetes.io/dockerconfigjson Secret (fieldManager=regcred,
- * force=true). Never GET, never DELETE.
+ * kubernetes.io/dockerconfigjson Secret per namespace (fieldManager=
+ * regcred, force=true), and the Secret's place in a ServiceAccount's
+ * imagePullSecrets (JSON Patch). Never GET, never DELETE.
  */
 #ifndef REGCRED_KUBE_H
 #define REGCRED_KUBE_H
@@ -13,16 +14,18 @@
 struct err;
 struct anchors;
 struct dial_table;
+struct tls_conn;
 
 struct kube_target {
-	char		host[HOST_MAX];
-	char		port[6];
-	char		hostport[HOST_MAX + 10];	/* Host header */
-	char		server_name[HOST_MAX];
-	char		ns[NAME_MAX_REGCRED + 1];
-	char		secret[NAME_MAX_REGCRED + 1];
-	char		token[TOKEN_MAX + 1];		/* bearer, wiped */
-	size_t		tokenlen;
+	char			 host[HOST_MAX];
+	char			 port[6];
+	char			 server_name[HOST_MAX];
+	char			 secret[NAME_MAX_REGCRED + 1];
+	char			 token[TOKEN_MAX + 1];	/* bearer, wiped */
+	size_t			 tokenlen;
+	const struct anchors	*anchors;	/* the API server's CA */
+	const struct dial_table	*dial;
+	struct tls_conn		*conn;		/* kept alive across calls */
 };
 
 /* The apply document for the Secret. */
@@ -32,8 +35,20 @@ int	kube_body(const char *ns, const char *name, const char *dockercfg,
 /* message from a metav1.Status body; falls back to the raw body. */
 void	kube_error_message(const char *body, size_t len, char *dst,
 	    size_t cap);
-int	kube_apply(const struct kube_target *t, const struct anchors *a,
-	    const struct dial_table *d, const char *dockercfg, size_t cfglen,
-	    long long expires_at, int64_t deadline_ms, struct err *e);
+int	kube_apply(const struct kube_target *t, const char *ns,
+	    const char *dockercfg, size_t cfglen, long long expires_at,
+	    int64_t deadline_ms, struct err *e);
+/*
+ * Makes sure ServiceAccount sa in ns lists the Secret in its
+ * imagePullSecrets. The list is atomic (listType=atomic, no patch
+ * strategy: an apply or a strategic merge patch would replace it), so:
+ * a JSON Patch holding only a test reads the list (needs patch, not
+ * get); when the Secret is missing, a JSON Patch tests the
+ * resourceVersion read and appends it, keeping every other entry in its
+ * place (a concurrent change fails the test and the read is redone).
+ * *added says whether it was appended.
+ */
+int	kube_sa_ensure(const struct kube_target *t, const char *ns,
+	    const char *sa, int64_t deadline_ms, int *added, struct err *e);
 
 #endif

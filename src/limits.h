@@ -83,6 +83,11 @@
 #define RETRY_MIN_ATTEMPT_MS	1000	/* time a retry must have left */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */
 #define WATCHDOG_GRACE_S	5	/* SIGALRM this long after --timeout */
+#define RUN_BACKOFF_MIN_S	10	/* run: first wait after a failure */
+#define RUN_BACKOFF_MAX_S	300	/* run: longest wait after failures */
+#define RUN_MIN_INTERVAL_S	1	/* run: never refresh more often */
+#define RUN_STOP_GRACE_MS	500	/* run: a child this slow to end on
+					   SIGTERM gets SIGKILL */
 
 _Static_assert(FORM_MAX <= HTTP_REQUEST_MAX, "a form fits a request");
 _Static_assert(APPLY_DOC_MAX + TOKEN_MAX <= HTTP_REQUEST_MAX,

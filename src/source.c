@@ -171,7 +171,7 @@ source_get(struct source *s, int64_t deadline_ms, char *tok, size_t cap,
 		    c->headers[i].value };
 	h[i++] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	fc = (struct fetch_call){ "subject-token", "GET", &u, NULL,
-	    s->anchors, h, i, NULL, 0, s->dial };
+	    s->anchors, h, i, NULL, 0, s->dial, NULL };
 	if (fetch_call(&fc, deadline_ms, &r, e) != 0)
 		return -1;
 	fetch_describe(&fc, what, sizeof(what));

@@ -290,7 +290,7 @@ sts_exchange(const struct cred *c, const struct anchors *a,
 		goto done;
 	sts_form_len = len;
 	fc = (struct fetch_call){ "sts", "POST", &u, NULL, a, h, nh,
-	    sts_form_buf, len, d };
+	    sts_form_buf, len, d, NULL };
 	r = sts_run(&fc, deadline_ms, out, 0, e);
 done:
 	sts_wipe();
@@ -325,7 +325,7 @@ iam_impersonate(const struct cred *c, const struct anchors *a,
 	h[2] = (struct http_hdr){ "User-Agent", USER_AGENT };
 	h[3] = (struct http_hdr){ "Authorization", sts_auth };
 	fc = (struct fetch_call){ "iam", "POST", &u, NULL, a, h, 4,
-	    sts_form_buf, len, d };
+	    sts_form_buf, len, d, NULL };
 	r = sts_run(&fc, deadline_ms, out, 1, e);
 done:
 	sts_wipe();

@@ -25,6 +25,7 @@
 
 #include "anchors.h"
 #include "dial.h"
+#include "fmt.h"
 #include "http.h"
 #include "log.h"
 #include "tls.h"
@@ -32,15 +33,7 @@
 
 #define SEED_LEN	32	/* bytes of entropy per connection */
 
-struct tls_conn {
-	br_ssl_client_context	sc;
-	br_x509_minimal_context	xc;
-	struct x509_policy	pol;		/* in front of xc */
-	unsigned char		iobuf[TLS_IOBUF_MAX];
-	int			fd;
-};
-
-static struct tls_conn	tls_c;
+static struct tls_conn	tls_c;		/* tls_roundtrip's (in .bss) */
 
 /*
  * ECDHE-RSA first: where a server holds both kinds of certificate (Google
@@ -221,10 +214,10 @@ tls_alert_error(int err, int handshake, int *retryable, struct err *e)
 /* Describes a failed engine; *retryable for transient failures only: a
  * certificate verdict is never retried. */
 static int
-tls_engine_error(const struct tls_peer *p, int handshake, int *retryable,
-    struct err *e)
+tls_engine_error(struct tls_conn *c, const struct tls_peer *p, int handshake,
+    int *retryable, struct err *e)
 {
-	int		 err = br_ssl_engine_last_error(&tls_c.sc.eng);
+	int		 err = br_ssl_engine_last_error(&c->sc.eng);
 	const char	*why = tls_x509_reason(err);
 
 	*retryable = 0;
@@ -245,22 +238,23 @@ tls_engine_error(const struct tls_peer *p, int handshake, int *retryable,
 
 /* Sends pending TLS records; returns -1 on timeout or socket error. */
 static int
-tls_send_records(int64_t deadline_ms, int *retryable, struct err *e)
+tls_send_records(struct tls_conn *c, int64_t deadline_ms, int *retryable,
+    struct err *e)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 	unsigned char		*buf;
 	size_t			 len;
 	ssize_t			 n;
 
 	buf = br_ssl_engine_sendrec_buf(eng, &len);
-	n = send(tls_c.fd, buf, len, MSG_NOSIGNAL);
+	n = send(c->fd, buf, len, MSG_NOSIGNAL);
 	if (n > 0) {
 		br_ssl_engine_sendrec_ack(eng, (size_t)n);
 		return 0;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
-		return dial_wait(tls_c.fd, POLLOUT,
+		return dial_wait(c->fd, POLLOUT,
 		    dial_deadline(deadline_ms, IO_TIMEOUT_MS),
 		    "sending the request", e);
 	*retryable = 1;
@@ -269,16 +263,16 @@ tls_send_records(int64_t deadline_ms, int *retryable, struct err *e)
 
 /* Reads TLS records; *eof set when the peer closed the connection. */
 static int
-tls_recv_records(int64_t deadline_ms, int handshake, int *eof,
-    int *retryable, struct err *e)
+tls_recv_records(struct tls_conn *c, int64_t deadline_ms, int handshake,
+    int *eof, int *retryable, struct err *e)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 	unsigned char		*buf;
 	size_t			 len;
 	ssize_t			 n;
 
 	buf = br_ssl_engine_recvrec_buf(eng, &len);
-	n = recv(tls_c.fd, buf, len, 0);
+	n = recv(c->fd, buf, len, 0);
 	if (n > 0) {
 		br_ssl_engine_recvrec_ack(eng, (size_t)n);
 		return 0;
@@ -289,7 +283,7 @@ tls_recv_records(int64_t deadline_ms, int handshake, int *eof,
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 		*retryable = 1;
-		return dial_wait(tls_c.fd, POLLIN,
+		return dial_wait(c->fd, POLLIN,
 		    dial_deadline(deadline_ms, IO_TIMEOUT_MS), handshake ?
 		    "in the TLS handshake" : "waiting for the response", e);
 	}
@@ -299,26 +293,30 @@ tls_recv_records(int64_t deadline_ms, int handshake, int *eof,
 
 /* Hands decrypted bytes to the HTTP parser; 1 when it is complete. */
 static int
-tls_recv_app(struct http_resp *resp, struct err *e)
+tls_recv_app(struct tls_conn *c, struct http_resp *resp, struct err *e)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 	unsigned char		*buf;
 	size_t			 len, used = 0;
 	int			 r;
 
 	buf = br_ssl_engine_recvapp_buf(eng, &len);
+	c->got = 1;
 	r = http_resp_feed(resp, buf, len, &used, e);
 	if (r < 0)
 		return -1;	/* malformed HTTP: final, not retried */
+	if (r == 1 && used < len)
+		c->spent = 1;	/* bytes past the answer: never reused */
 	br_ssl_engine_recvapp_ack(eng, r == 1 ? len : used);
 	return r;
 }
 
 /* Copies request bytes into the engine; flushes once all are in. */
 static void
-tls_send_app(const uint8_t *req, size_t reqlen, size_t *sent)
+tls_send_app(struct tls_conn *c, const uint8_t *req, size_t reqlen,
+    size_t *sent)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 	unsigned char		*buf;
 	size_t			 len;
 
@@ -334,50 +332,53 @@ tls_send_app(const uint8_t *req, size_t reqlen, size_t *sent)
 
 /* The peer closed: complete only after close_notify, if at all. */
 static int
-tls_closed(const struct tls_peer *p, struct http_resp *resp, int handshake,
-    int *retryable, struct err *e)
+tls_closed(struct tls_conn *c, const struct tls_peer *p,
+    struct http_resp *resp, int handshake, int *retryable, struct err *e)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 
 	/* shutdown_recv: close_notify arrived (our reply may be pending) */
 	if (eng->shutdown_recv || (br_ssl_engine_current_state(eng) ==
 	    BR_SSL_CLOSED && br_ssl_engine_last_error(eng) == BR_ERR_OK))
 		return http_resp_eof(resp, 1, e);
 	if (br_ssl_engine_current_state(eng) == BR_SSL_CLOSED)
-		return tls_engine_error(p, handshake, retryable, e);
+		return tls_engine_error(c, p, handshake, retryable, e);
 	*retryable = 1;
+	c->spent = 1;
 	if (handshake)
 		return err_set(e, "connection closed during the TLS handshake");
 	return http_resp_eof(resp, 0, e);
 }
 
+/* handshake: nothing of the request is sent yet on a new connection */
 static int
-tls_loop(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
-    struct http_resp *resp, int64_t deadline_ms, int *retryable,
-    struct err *e)
+tls_loop(struct tls_conn *c, const struct tls_peer *p, const uint8_t *req,
+    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
+    int *retryable, struct err *e)
 {
-	br_ssl_engine_context	*eng = &tls_c.sc.eng;
+	br_ssl_engine_context	*eng = &c->sc.eng;
 	size_t			 sent = 0;
 	unsigned		 st;
-	int			 eof = 0, r;
+	int			 eof = 0, r, hs;
 
 	for (;;) {
+		hs = sent == 0 && !c->reused;
 		st = br_ssl_engine_current_state(eng);
 		if (st == BR_SSL_CLOSED || eof)
-			return tls_closed(p, resp, sent == 0, retryable, e);
+			return tls_closed(c, p, resp, hs, retryable, e);
 		if (st & BR_SSL_SENDREC) {
-			if (tls_send_records(deadline_ms, retryable, e) != 0)
-				return eng->shutdown_recv ? tls_closed(p, resp,
-				    sent == 0, retryable, e) : -1;
+			if (tls_send_records(c, deadline_ms, retryable, e) != 0)
+				return eng->shutdown_recv ? tls_closed(c, p,
+				    resp, hs, retryable, e) : -1;
 		} else if (st & BR_SSL_RECVAPP) {
-			if ((r = tls_recv_app(resp, e)) != 0) {
+			if ((r = tls_recv_app(c, resp, e)) != 0) {
 				*retryable = 0;
 				return r == 1 ? 0 : -1;
 			}
 		} else if ((st & BR_SSL_SENDAPP) && sent < reqlen) {
-			tls_send_app(req, reqlen, &sent);
+			tls_send_app(c, req, reqlen, &sent);
 		} else if (st & BR_SSL_RECVREC) {
-			if (tls_recv_records(deadline_ms, sent == 0, &eof,
+			if (tls_recv_records(c, deadline_ms, hs, &eof,
 			    retryable, e) != 0)
 				return -1;
 		} else {
@@ -388,21 +389,21 @@ tls_loop(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 
 /* Plain HTTP (link-local metadata servers): the same bounded I/O. */
 static int
-tls_plain_send(const uint8_t *req, size_t reqlen, int64_t deadline_ms,
-    struct err *e)
+tls_plain_send(struct tls_conn *c, const uint8_t *req, size_t reqlen,
+    int64_t deadline_ms, struct err *e)
 {
 	size_t	sent = 0;
 	ssize_t	n;
 
 	while (sent < reqlen) {
-		n = send(tls_c.fd, req + sent, reqlen - sent, MSG_NOSIGNAL);
+		n = send(c->fd, req + sent, reqlen - sent, MSG_NOSIGNAL);
 		if (n > 0) {
 			sent += (size_t)n;
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
-			if (dial_wait(tls_c.fd, POLLOUT, dial_deadline(deadline_ms,
+			if (dial_wait(c->fd, POLLOUT, dial_deadline(deadline_ms,
 			    IO_TIMEOUT_MS), "sending the request", e) != 0)
 				return -1;
 			continue;
@@ -414,27 +415,27 @@ tls_plain_send(const uint8_t *req, size_t reqlen, int64_t deadline_ms,
 }
 
 static int
-tls_plain_recv(struct http_resp *resp, int64_t deadline_ms, int *retryable,
-    struct err *e)
+tls_plain_recv(struct tls_conn *c, struct http_resp *resp,
+    int64_t deadline_ms, int *retryable, struct err *e)
 {
 	size_t	used;
 	ssize_t	n;
 	int	r;
 
 	for (;;) {
-		n = recv(tls_c.fd, tls_c.iobuf, sizeof(tls_c.iobuf), 0);
+		n = recv(c->fd, c->iobuf, sizeof(c->iobuf), 0);
 		if (n == 0)
 			return http_resp_eof(resp, 1, e);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR)) {
-			if (dial_wait(tls_c.fd, POLLIN, dial_deadline(deadline_ms,
+			if (dial_wait(c->fd, POLLIN, dial_deadline(deadline_ms,
 			    IO_TIMEOUT_MS), "waiting for the response", e) != 0)
 				return -1;
 			continue;
 		}
 		if (n < 0)
 			return err_set(e, "recv: %s", strerror(errno));
-		r = http_resp_feed(resp, tls_c.iobuf, (size_t)n, &used, e);
+		r = http_resp_feed(resp, c->iobuf, (size_t)n, &used, e);
 		if (r != 0) {
 			*retryable = 0;
 			return r == 1 ? 0 : -1;
@@ -442,30 +443,97 @@ tls_plain_recv(struct http_resp *resp, int64_t deadline_ms, int *retryable,
 	}
 }
 
+void
+tls_conn_init(struct tls_conn *c)
+{
+	c->open = 0;
+	c->fd = -1;
+}
+
+void
+tls_conn_close(struct tls_conn *c)
+{
+	if (c->open)
+		close(c->fd);
+	explicit_bzero(c, sizeof(*c));
+	c->fd = -1;
+}
+
+/* "host port name" of the peer, for reuse only by the same peer. */
+static void
+tls_peer_key(const struct tls_peer *p, char *dst, size_t cap)
+{
+	if (fmt_print(dst, cap, "%s %s %s%s", p->host, p->port,
+	    p->server_name, p->plain ? " plain" : "") < 0)
+		dst[0] = '\0';
+}
+
+static int
+tls_open(struct tls_conn *c, const struct tls_peer *p, int64_t deadline_ms,
+    int *retryable, struct err *e)
+{
+	c->fd = dial_connect(p->dial, p->host, p->port, deadline_ms,
+	    retryable, e);
+	if (c->fd < 0)
+		return -1;
+	c->open = 1;
+	c->reused = 0;
+	tls_peer_key(p, c->peer, sizeof(c->peer));
+	return p->plain ? 0 : tls_engine_start(c, p, e);
+}
+
+static int
+tls_once(struct tls_conn *c, const struct tls_peer *p, const uint8_t *req,
+    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
+    int *retryable, struct err *e)
+{
+	c->got = 0;
+	c->spent = 0;
+	if (p->plain) {
+		if (tls_plain_send(c, req, reqlen, deadline_ms, e) != 0)
+			return -1;
+		return tls_plain_recv(c, resp, deadline_ms, retryable, e);
+	}
+	return tls_loop(c, p, req, reqlen, resp, deadline_ms, retryable, e);
+}
+
+int
+tls_exchange(struct tls_conn *c, const struct tls_peer *p, const uint8_t *req,
+    size_t reqlen, struct http_resp *resp, int keep, int64_t deadline_ms,
+    int *retryable, struct err *e)
+{
+	char	key[sizeof(c->peer)];
+	int	r;
+
+	*retryable = 1;
+	tls_peer_key(p, key, sizeof(key));
+	if (c->open && strcmp(key, c->peer) == 0) {
+		c->reused = 1;
+		r = tls_once(c, p, req, reqlen, resp, deadline_ms, retryable, e);
+		/* the server closed the idle connection first: a new one */
+		if (r == 0 || c->got)
+			goto out;
+		tls_conn_close(c);
+		http_resp_init(resp, resp->body, resp->bodycap);
+	} else if (c->open) {
+		tls_conn_close(c);
+	}
+	if (tls_open(c, p, deadline_ms, retryable, e) != 0) {
+		tls_conn_close(c);
+		return -1;
+	}
+	r = tls_once(c, p, req, reqlen, resp, deadline_ms, retryable, e);
+out:
+	if (r != 0 || !keep || p->plain || c->spent || !http_resp_reusable(resp))
+		tls_conn_close(c);
+	return r;
+}
+
 int
 tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
     struct http_resp *resp, int64_t deadline_ms, int *retryable,
     struct err *e)
 {
-	int	r;
-
-	*retryable = 1;
-	tls_c.fd = dial_connect(p->dial, p->host, p->port, deadline_ms,
+	return tls_exchange(&tls_c, p, req, reqlen, resp, 0, deadline_ms,
 	    retryable, e);
-	if (tls_c.fd < 0)
-		return -1;
-	if (p->plain) {
-		r = tls_plain_send(req, reqlen, deadline_ms, e);
-		if (r == 0)
-			r = tls_plain_recv(resp, deadline_ms, retryable, e);
-	} else {
-		r = tls_engine_start(&tls_c, p, e);
-		if (r == 0)
-			r = tls_loop(p, req, reqlen, resp, deadline_ms,
-			    retryable, e);
-	}
-	close(tls_c.fd);
-	explicit_bzero(&tls_c, sizeof(tls_c));
-	tls_c.fd = -1;
-	return r;
 }

@@ -1,13 +1,18 @@
 /*
  * tls.h -- sockets and TLS: entropy, connect with deadlines, BearSSL
- * client (TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305), one HTTP
- * round trip per connection.
+ * client (TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305), HTTP round
+ * trips on a connection kept alive when asked.
  */
 #ifndef REGCRED_TLS_H
 #define REGCRED_TLS_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <bearssl.h>
+
+#include "limits.h"
+#include "x509.h"
 
 struct err;
 struct anchors;
@@ -25,6 +30,25 @@ struct tls_peer {
 						   servers only (cred.c) */
 };
 
+/*
+ * One connection, caller-owned (static: no heap). Kept open between
+ * exchanges with the same peer when the caller asks and the answers
+ * allow it (keep-alive); wiped whole when closed.
+ */
+struct tls_conn {
+	br_ssl_client_context	sc;
+	br_x509_minimal_context	xc;
+	struct x509_policy	pol;		/* in front of xc */
+	unsigned char		iobuf[TLS_IOBUF_MAX];
+	int			open;		/* fd is connected */
+	int			fd;
+	int			reused;		/* this exchange reuses it */
+	int			got;		/* answer bytes arrived */
+	int			spent;		/* not reusable after this */
+	char			peer[2 * HOST_MAX + 16];	/* host port
+							   name, when open */
+};
+
 /* Seeds regcred's entropy pool from getrandom(2); call once at start. */
 int	tls_init(struct err *e);
 /*
@@ -37,6 +61,21 @@ int	tls_init(struct err *e);
  * by the end of the connection then counts as complete (there is no
  * close_notify to tell a cut from an end).
  */
+/* A closed connection (zeroed is closed too); tls_conn_close closes
+ * and wipes it. */
+void	tls_conn_init(struct tls_conn *c);
+void	tls_conn_close(struct tls_conn *c);
+/*
+ * tls_roundtrip on c: reuses c when it is open to the same peer (host,
+ * port, verified name), else connects anew. With keep, c stays open
+ * after an answer that allows reuse (delimited by length or chunks, no
+ * "Connection: close", nothing after it); otherwise, and after any
+ * failure, it is closed. A kept connection the server closed before
+ * answering is replaced by a new one once, at once.
+ */
+int	tls_exchange(struct tls_conn *c, const struct tls_peer *p,
+	    const uint8_t *req, size_t reqlen, struct http_resp *resp,
+	    int keep, int64_t deadline_ms, int *retryable, struct err *e);
 int	tls_roundtrip(const struct tls_peer *p, const uint8_t *req,
 	    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
 	    int *retryable, struct err *e);

@@ -8,7 +8,9 @@ import base64
 import json
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,11 +129,11 @@ class World:
         a = [cmd, "--credential-config", str(self.config_path)]
         for r in registries:
             a += ["--registry", r]
-        if secret is not None and cmd == "refresh":
+        if secret is not None and cmd in ("refresh", "run"):
             a += ["--secret", secret]
-        if cmd == "refresh":
-            if namespace is not None:
-                a += ["--namespace", namespace]
+        if cmd in ("refresh", "run"):
+            for ns in [namespace] if isinstance(namespace, str) else namespace or ():
+                a += ["--namespace", ns]
             a += ["--kube-sa-dir", str(self.sa_dir)]
             if kube_api is not None:
                 a += ["--kube-api", self.kube.url if kube_api == "default" else kube_api]
@@ -168,6 +170,13 @@ class World:
         self.check_hygiene(res, token_output, check_violations)
         return res
 
+    def start(self, binary, args, env=None) -> "Running":
+        """A long-running `regcred run`, stopped with Running.stop()."""
+        e = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
+        e.update(env or {})
+        return Running(self, [str(a) for a in self.run_prefix] + [str(binary)] +
+                       [str(a) for a in args], e)
+
     def check_hygiene(self, res: Result, token_output: bool = False, check_violations: bool = True):
         assert res.rc >= 0, f"regcred killed by signal {-res.rc}\n{res}"
         for marker in ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
@@ -196,6 +205,62 @@ class World:
     def close(self):
         for s in [self.sts, self.iam, self.kube] + self.others:
             s.stop()
+
+
+class Running:
+    """A `regcred run` process; stderr is collected by a thread as it comes."""
+
+    def __init__(self, world: World, argv: list, env: dict):
+        self.world, self.argv = world, argv
+        self.t0 = time.monotonic()
+        self.p = subprocess.Popen(argv, env=env, cwd=world.dir, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._err: list = []
+        self._out = b""
+        self._t = threading.Thread(target=self._read, daemon=True)
+        self._t.start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            self._err.append(line.decode("utf-8", errors="replace"))
+
+    def lines(self) -> list:
+        return [l.rstrip("\n") for l in list(self._err)]
+
+    def wait_for(self, pred, timeout: float, what: str):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if pred():
+                return
+            assert self.p.poll() is None, f"regcred run ended early: {what}\n" + \
+                "\n".join(self.lines())
+            time.sleep(0.05)
+        raise AssertionError(f"not within {timeout}s: {what}\n" + "\n".join(self.lines()))
+
+    def stop(self, sig=signal.SIGTERM, within: float = 1.0) -> Result:
+        """Sends sig; the process must end within `within` seconds."""
+        t = time.monotonic()
+        self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(timeout=within + 5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            raise AssertionError("regcred run ignored the signal\n" + "\n".join(self.lines()))
+        took = time.monotonic() - t
+        self._out = self.p.stdout.read()
+        self._t.join(timeout=5)
+        res = Result(self.argv, rc, self._out, "\n".join(self.lines()) + "\n",
+                     time.monotonic() - self.t0)
+        res.stop_seconds = took
+        assert took <= within, f"took {took:.2f}s to stop (want <= {within}s)\n{res}"
+        self.world.check_hygiene(res)
+        return res
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
 
 
 def step_lines(res: Result, step: str, level: str = "error") -> list:

@@ -790,11 +790,16 @@ class Kube(StandIn):
     TOP_KEYS = {"apiVersion", "kind", "metadata", "type", "data"}
     META_KEYS = {"name", "namespace", "labels", "annotations"}
 
+    SA_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)$")
+
     def __init__(self, cert, bearer: str, namespaces=("bifrost", "default", "kube-system"),
                  bind: str = "127.0.0.1"):
         self.bearer = bearer
         self.namespaces = set(namespaces)
+        self.forbidden: set = set()         # namespaces without a RoleBinding: 403
         self.store: dict = {}
+        self.sas: dict = {}                 # (ns, name) -> ServiceAccount
+        self.sa_race = 0                    # next N appends meet a concurrent writer
         self._rv = 1000
         self.applied: list[dict] = []       # parsed apply bodies that were accepted
         host = f"[{bind}]" if ":" in bind else bind
@@ -866,6 +871,8 @@ class Kube(StandIn):
         if auth != [f"Bearer {self.bearer}"]:
             raise Reject(f"Authorization is not the SA bearer token ({len(auth)} header(s))",
                          self.error_response(401, "Unauthorized", "Unauthorized"))
+        if self.SA_PATH.match(req.path):
+            return self._sa_patch(req)
         m = self.PATH.match(req.path)
         if req.method != "PATCH":
             # the documented RBAC grants only patch and create
@@ -894,6 +901,9 @@ class Kube(StandIn):
             raise Reject(f"body not JSON: {e}", self.error_response(
                 400, f"error decoding YAML: {e}", "BadRequest"))
         self._check_body(obj, ns, name)
+        if ns in self.forbidden:
+            f = kube_forbidden(ns, name)
+            return Response(403, f.body, content_type="application/json")
         if ns not in self.namespaces:
             return self.error_response(404, f'namespaces "{ns}" not found', "NotFound",
                                        {"name": ns, "kind": "namespaces"})
@@ -1018,6 +1028,93 @@ class Kube(StandIn):
         if changed:
             meta["resourceVersion"] = self._next_rv()
         return 200, s
+
+
+    # -- ServiceAccounts: JSON Patch (RFC 6902) of imagePullSecrets ------------
+    def seed_sa(self, ns: str, name: str, pull=None) -> dict:
+        meta = {"name": name, "namespace": ns, "uid": str(uuid.uuid4()),
+                "resourceVersion": self._next_rv(),
+                "creationTimestamp": rfc3339(utcnow() - datetime.timedelta(days=1))}
+        sa = {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta}
+        if pull is not None:
+            sa["imagePullSecrets"] = [{"name": n} for n in pull]
+        with self._lock:
+            self.sas[(ns, name)] = sa
+        return copy.deepcopy(sa)
+
+    def sa(self, ns: str, name: str) -> dict | None:
+        with self._lock:
+            s = self.sas.get((ns, name))
+            return copy.deepcopy(s) if s else None
+
+    SA_OPS = {("test", "/metadata/name"), ("test", "/metadata/resourceVersion"),
+              ("add", "/imagePullSecrets/-"), ("add", "/imagePullSecrets")}
+
+    def _sa_check(self, req: Request):
+        if req.method != "PATCH":
+            raise Reject(f"{req.method} of a ServiceAccount (RBAC grants patch only)",
+                         self.error_response(403, f"serviceaccounts is forbidden: cannot "
+                                             f"{req.method.lower()}", "Forbidden"))
+        if req.query != {"fieldManager": ["regcred"]}:
+            raise Reject(f"ServiceAccount patch query {req.query!r}",
+                         self.error_response(400, "unexpected query", "BadRequest"))
+        if req.header("Content-Type") != "application/json-patch+json":
+            raise Reject(f"ServiceAccount patch Content-Type {req.header('Content-Type')!r}",
+                         self.error_response(415, "unsupported media type", "UnsupportedMediaType"))
+        try:
+            ops = strict_json(req.body)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise Reject(f"JSON Patch not JSON: {e}", self.error_response(400, str(e), "BadRequest"))
+        if not isinstance(ops, list) or not ops or any(
+                not isinstance(o, dict) or set(o) != {"op", "path", "value"} or
+                (o["op"], o["path"]) not in self.SA_OPS for o in ops):
+            raise Reject(f"JSON Patch {ops!r}", self.error_response(400, "bad patch", "BadRequest"))
+        return ops
+
+    @staticmethod
+    def _jsonpatch(doc: dict, ops: list) -> str | None:
+        """RFC 6902 for the ops allowed; returns an error or None."""
+        for o in ops:
+            parts = o["path"].split("/")[1:]
+            if o["op"] == "test":
+                cur = doc
+                for p in parts:
+                    cur = cur.get(p) if isinstance(cur, dict) else None
+                if cur != o["value"]:
+                    return f"testing value {o['path']} failed: test failed"
+            elif parts == ["imagePullSecrets", "-"]:
+                if not isinstance(doc.get("imagePullSecrets"), list):
+                    return f'add operation does not apply: doc is missing path: "{o["path"]}"'
+                doc["imagePullSecrets"].append(o["value"])
+            else:       # add of a member replaces it (RFC 6902 4.1)
+                doc["imagePullSecrets"] = o["value"]
+        return None
+
+    def _sa_patch(self, req: Request) -> Response:
+        ns, name = self.SA_PATH.match(req.path).groups()
+        ops = self._sa_check(req)
+        if ns in self.forbidden:
+            return self.error_response(
+                403, f'serviceaccounts "{name}" is forbidden: User "system:serviceaccount:bifrost:'
+                f'regcred" cannot patch resource "serviceaccounts" in API group "" in the '
+                f'namespace "{ns}"', "Forbidden", {"name": name, "kind": "serviceaccounts"})
+        with self._lock:
+            cur = self.sas.get((ns, name))
+            if cur is None:
+                return self.error_response(404, f'serviceaccounts "{name}" not found', "NotFound",
+                                           {"name": name, "kind": "serviceaccounts"})
+            if self.sa_race > 0 and any(o["op"] == "add" for o in ops):
+                self.sa_race -= 1       # another writer got there first
+                cur.setdefault("imagePullSecrets", []).append({"name": f"raced-{self.sa_race}"})
+                cur["metadata"]["resourceVersion"] = self._next_rv()
+            doc = copy.deepcopy(cur)
+            why = self._jsonpatch(doc, ops)
+            if why is not None:
+                return self.error_response(422, why, "Invalid")
+            if doc != cur:
+                doc["metadata"]["resourceVersion"] = self._next_rv()
+                self.sas[(ns, name)] = doc
+            return Response(200, json.dumps(doc).encode(), content_type="application/json")
 
 
 # --------------------------------------------------------------------------

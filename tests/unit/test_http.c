@@ -683,7 +683,7 @@ test_request_exact(void **state)
 	    { "Authorization", "Bearer abc" } };
 	struct http_hdr		ph[] = { { "Content-Type", "application/json" } };
 	struct http_req		r = { "GET", "kube:6443", "/api/v1/x?y=1", gh, 2,
-	    NULL, 0 };
+	    NULL, 0, 0 };
 	char			buf[512];
 	size_t			len;
 
@@ -693,7 +693,7 @@ test_request_exact(void **state)
 	assert_int_equal(len, sizeof(want_get) - 1);
 	assert_memory_equal(buf, want_get, len);
 	r = (struct http_req){ "POST", "sts.googleapis.com", "/v1/token", ph,
-	    1, "{\"a\":1}", 7 };
+	    1, "{\"a\":1}", 7, 0 };
 	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
 	    0);
 	assert_int_equal(len, sizeof(want_post) - 1);
@@ -707,12 +707,61 @@ test_request_exact(void **state)
 	assert_non_null(strstr(err.msg, "does not fit"));
 }
 
+/* keep-alive: no "Connection: close" in the request; only a response
+ * delimited by length or chunks, without "Connection: close", is
+ * reusable */
+static void
+test_keepalive(void **state)
+{
+	static const char	want[] = "PATCH /x HTTP/1.1\r\nHost: h\r\n"
+	    "Content-Length: 2\r\n\r\n{}";
+	static const struct { const char *msg; int reusable; } c[] = {
+	    { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", 1 },
+	    { "HTTP/1.1 403 No\r\nContent-Length: 0\r\n\r\n", 1 },
+	    { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	      "2\r\n{}\r\n0\r\n\r\n", 1 },
+	    { "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+	      "Content-Length: 2\r\n\r\n{}", 0 },
+	    { "HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\n"
+	      "Content-Length: 2\r\n\r\n{}", 0 },
+	    { "HTTP/1.1 200 OK\r\nConnection:  upgrade ,close \r\n"
+	      "Content-Length: 2\r\n\r\n{}", 0 },
+	    { "HTTP/1.1 200 OK\r\nConnection: closed\r\n"
+	      "Content-Length: 2\r\n\r\n{}", 1 },
+	    { "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+	      "Content-Length: 2\r\n\r\n{}", 1 } };
+	struct http_req		r = { "PATCH", "h", "/x", NULL, 0, "{}", 2, 1 };
+	char			buf[512];
+	size_t			len, used, i;
+
+	(void)state;
+	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
+	    0);
+	assert_int_equal(len, sizeof(want) - 1);
+	assert_memory_equal(buf, want, len);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		assert_int_equal(feed_all(c[i].msg, strlen(c[i].msg), 64,
+		    &used), 1);
+		if (http_resp_reusable(&resp) != c[i].reusable)
+			fail_msg("case %zu: reusable %d", i, !c[i].reusable);
+	}
+	/* a body up to the end of the connection: never reusable */
+	assert_int_equal(feed_all("HTTP/1.1 200 OK\r\n\r\nab", 21, 64,
+	    &used), 0);
+	assert_int_equal(http_resp_eof(&resp, 1, &err), 0);
+	assert_int_equal(http_resp_reusable(&resp), 0);
+	/* not complete: not reusable */
+	assert_int_equal(feed_all("HTTP/1.1 200 OK\r\nContent-Length: 5"
+	    "\r\n\r\nab", 39, 64, &used), 0);
+	assert_int_equal(http_resp_reusable(&resp), 0);
+}
+
 static void
 test_request_post_without_body(void **state)
 {
 	static const char	want[] = "POST /x HTTP/1.1\r\nHost: h\r\n"
 	    "Content-Length: 0\r\nConnection: close\r\n\r\n";
-	struct http_req		r = { "POST", "h", "/x", NULL, 0, NULL, 0 };
+	struct http_req		r = { "POST", "h", "/x", NULL, 0, NULL, 0, 0 };
 	char			buf[512];
 	size_t			len;
 
@@ -740,13 +789,13 @@ test_request_injection(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		h[0] = bad[i];
-		r = (struct http_req){ "GET", "h", "/", h, 1, NULL, 0 };
+		r = (struct http_req){ "GET", "h", "/", h, 1, NULL, 0, 0 };
 		if (http_request_write(buf, sizeof(buf), &len, &r, &err) != -1)
 			fail_msg("header %zu accepted", i);
 		assert_null(strstr(err.msg, "X-Injected"));
 	}
 	h[0] = (struct http_hdr){ "X-A", "tab\there" };
-	r = (struct http_req){ "GET", "h", "/", h, 1, NULL, 0 };
+	r = (struct http_req){ "GET", "h", "/", h, 1, NULL, 0, 0 };
 	assert_int_equal(http_request_write(buf, sizeof(buf), &len, &r, &err),
 	    0);
 }
@@ -755,17 +804,17 @@ static void
 test_request_bad_line(void **state)
 {
 	static const struct http_req	bad[] = {
-	    { "GE T", "h", "/", NULL, 0, NULL, 0 },
-	    { "", "h", "/", NULL, 0, NULL, 0 },
-	    { "GET", "h", "/a b", NULL, 0, NULL, 0 },
-	    { "GET", "h", "/a\r\nX: y", NULL, 0, NULL, 0 },
-	    { "GET", "h", "", NULL, 0, NULL, 0 },
-	    { "GET", "h\r\nX: y", "/", NULL, 0, NULL, 0 },
-	    { "GET", "", "/", NULL, 0, NULL, 0 },
-	    { "GET", "h", "/", NULL, 1, NULL, 0 },
-	    { "POST", "h", "/", NULL, 0, NULL, 3 } };
+	    { "GE T", "h", "/", NULL, 0, NULL, 0, 0 },
+	    { "", "h", "/", NULL, 0, NULL, 0, 0 },
+	    { "GET", "h", "/a b", NULL, 0, NULL, 0, 0 },
+	    { "GET", "h", "/a\r\nX: y", NULL, 0, NULL, 0, 0 },
+	    { "GET", "h", "", NULL, 0, NULL, 0, 0 },
+	    { "GET", "h\r\nX: y", "/", NULL, 0, NULL, 0, 0 },
+	    { "GET", "", "/", NULL, 0, NULL, 0, 0 },
+	    { "GET", "h", "/", NULL, 1, NULL, 0, 0 },
+	    { "POST", "h", "/", NULL, 0, NULL, 3, 0 } };
 	static const struct http_req	good = { "GET", "h", "/", NULL, 0,
-	    NULL, 0 };
+	    NULL, 0, 0 };
 	char				buf[512];
 	size_t				len, i;
 
@@ -961,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_eof_messages),
 		cmocka_unit_test(test_request_exact),
 		cmocka_unit_test(test_request_post_without_body),
+		cmocka_unit_test(test_keepalive),
 		cmocka_unit_test(test_request_injection),
 		cmocka_unit_test(test_request_bad_line),
 		cmocka_unit_test(test_url_valid),

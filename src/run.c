@@ -1,0 +1,363 @@
+/*
+ * run.c -- `regcred run`, the long-running loop.
+ *
+ * Owns: the schedule (a refresh at once, then when half of the token's
+ * real lifetime has passed, +-10 % jitter; after a failure a backoff of
+ * RUN_BACKOFF_MIN_S doubling to RUN_BACKOFF_MAX_S), the child process
+ * each refresh runs in (it reads every file anew, locks itself down,
+ * sends its struct refresh_result up a pipe and exits: the parent never
+ * holds a token), the record of what happened (struct state), and the
+ * signals: SIGTERM or SIGINT stop the child and end the loop at once.
+ */
+#include <sys/random.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dial.h"
+#include "fmt.h"
+#include "log.h"
+#include "refresh.h"
+#include "run.h"
+
+static volatile sig_atomic_t	run_sigfd = -1;	/* the self-pipe's write end */
+
+static void
+run_on_signal(int sig)
+{
+	char	c = (char)sig;
+	int	saved = errno;
+
+	if (run_sigfd >= 0 && write(run_sigfd, &c, 1) < 0)
+		(void)0;	/* full: a stop is already pending */
+	errno = saved;
+}
+
+static int
+run_nonblock(int fd)
+{
+	int	fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* A pipe, both ends close-on-exec (pipe2 is not in _DEFAULT_SOURCE). */
+static int
+run_pipe(int fd[2], struct err *e)
+{
+	if (pipe(fd) != 0)
+		return err_set(e, "pipe: %s", strerror(errno));
+	(void)fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	(void)fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* The self-pipe, and SIGTERM/SIGINT written into it. */
+static int
+run_signals(struct run *r, struct err *e)
+{
+	struct sigaction	sa;
+
+	if (run_pipe(r->sigfd, e) != 0 || run_nonblock(r->sigfd[0]) != 0 ||
+	    run_nonblock(r->sigfd[1]) != 0)
+		return err_set(e, "the signal pipe: %s", strerror(errno));
+	run_sigfd = r->sigfd[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = run_on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0)
+		return err_set(e, "sigaction: %s", strerror(errno));
+	return 0;
+}
+
+/* In the child: one refresh, its result up the pipe; the exit code. */
+static int
+run_child(struct run *r, int wfd)
+{
+	const uint8_t	*p = (const uint8_t *)&r->res;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 code;
+
+	close(r->sigfd[0]);
+	close(r->sigfd[1]);
+	r->hooks->child_signals();
+	r->hooks->watchdog_arm(r->cfg->timeout_s);
+	code = refresh_run(r->cfg, &r->res);
+	while (off < sizeof(r->res)) {
+		n = write(wfd, p + off, sizeof(r->res) - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(wfd);
+	return code;
+}
+
+/* Forks the child for one refresh; 1 in the child (*code set). */
+static int
+run_spawn(struct run *r, int *code, struct err *e)
+{
+	int	fd[2];
+	pid_t	pid;
+
+	if (run_pipe(fd, e) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return err_set(e, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		*code = run_child(r, fd[1]);
+		return 1;
+	}
+	close(fd[1]);
+	(void)run_nonblock(fd[0]);
+	r->child = pid;
+	r->resfd = fd[0];
+	r->reslen = 0;
+	memset(&r->res, 0, sizeof(r->res));
+	return 0;
+}
+
+/* Uniform in [-pct %, +pct %] of ms. */
+static int64_t
+run_jitter(int64_t ms, int pct)
+{
+	uint32_t	rnd = 0;
+	int64_t		span = ms * pct / 100;
+
+	if (span <= 0 || getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return ms;
+	return ms - span + (int64_t)(rnd % (uint32_t)(2 * span + 1));
+}
+
+static void
+run_schedule(struct run *r, int ok)
+{
+	int64_t	wait_ms;
+	int	i;
+
+	if (ok) {
+		r->failures = 0;
+		wait_ms = run_jitter(r->res.lifetime_s * 1000 / 2, 10);
+	} else {
+		wait_ms = (int64_t)RUN_BACKOFF_MIN_S * 1000;
+		for (i = 1; i < (int)r->failures &&
+		    wait_ms < (int64_t)RUN_BACKOFF_MAX_S * 1000; i++)
+			wait_ms *= 2;
+		if (wait_ms > (int64_t)RUN_BACKOFF_MAX_S * 1000)
+			wait_ms = (int64_t)RUN_BACKOFF_MAX_S * 1000;
+	}
+	if (wait_ms < (int64_t)RUN_MIN_INTERVAL_S * 1000)
+		wait_ms = (int64_t)RUN_MIN_INTERVAL_S * 1000;
+	r->next_ms = dial_now_ms() + wait_ms;
+	log_info("run", "next refresh in %lld s%s", (long long)(wait_ms / 1000),
+	    ok ? " (half the token's lifetime, with jitter)" :
+	    " (backoff after a failure; the Secret is left as it is)");
+}
+
+/* The state entry for namespace name, made if new. */
+static struct state_ns *
+run_state_ns(struct state *s, const char *name)
+{
+	size_t	i, n = strlen(name);
+
+	for (i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i].name, name) == 0)
+			return &s->ns[i];
+	if (s->nns == NAMESPACE_MAX || n >= sizeof(s->ns[0].name))
+		return NULL;
+	memset(&s->ns[s->nns], 0, sizeof(s->ns[0]));
+	memcpy(s->ns[s->nns].name, name, n + 1);
+	return &s->ns[s->nns++];
+}
+
+/* What the child's result (or its death) says, into the state. */
+static void
+run_record(struct run *r, int code, const char *why)
+{
+	struct state	*s = &r->st;
+	struct state_ns	*ns;
+	int64_t		 now = (int64_t)time(NULL);
+	size_t		 i;
+
+	s->last_attempt = now;
+	for (i = 0; i < r->res.nns && r->reslen == sizeof(r->res); i++) {
+		if ((ns = run_state_ns(s, r->res.ns[i])) == NULL)
+			continue;
+		memcpy(ns->last_error, r->res.ns_error[i],
+		    sizeof(ns->last_error));
+		if (code == 0 || (code == EXIT_KUBE &&
+		    r->res.ns_error[i][0] == '\0' && r->res.expires_at != 0)) {
+			ns->last_success = now;
+			ns->expiry = r->res.expires_at;
+		}
+	}
+	if (code == 0) {
+		s->refresh_ok++;
+		s->last_success = now;
+		s->expiry = r->res.expires_at;
+		s->last_error[0] = '\0';
+		return;
+	}
+	s->refresh_failed++;
+	if (fmt_print(s->last_error, sizeof(s->last_error), "%s", why) < 0)
+		s->last_error[0] = '\0';
+}
+
+/* The child closed its pipe: wait for it, then judge the refresh. */
+static void
+run_reap(struct run *r)
+{
+	char	why[ERR_MSG_MAX];
+	int	status = 0, code;
+
+	while (waitpid(r->child, &status, 0) < 0 && errno == EINTR)
+		;
+	close(r->resfd);
+	r->resfd = -1;
+	r->child = 0;
+	if (r->reslen == sizeof(r->res)) {
+		code = r->res.code;
+		(void)fmt_print(why, sizeof(why), "%s", r->res.error);
+	} else {
+		code = WIFEXITED(status) && WEXITSTATUS(status) != 0 ?
+		    WEXITSTATUS(status) : EXIT_USAGE;
+		if (WIFSIGNALED(status))
+			(void)fmt_print(why, sizeof(why), "the refresh process "
+			    "was killed by signal %d", WTERMSIG(status));
+		else
+			(void)fmt_print(why, sizeof(why), "the refresh process "
+			    "exited with code %d before reporting", code);
+		log_info("run", "%s", why);
+	}
+	if (code != 0)
+		r->failures++;
+	run_record(r, code, why);
+	run_schedule(r, code == 0);
+	explicit_bzero(&r->res, sizeof(r->res));	/* no token: tidy */
+}
+
+/* What the child sent so far; at its end, run_reap. */
+static void
+run_read(struct run *r)
+{
+	ssize_t	n;
+
+	for (;;) {
+		n = r->reslen < sizeof(r->res) ? read(r->resfd,
+		    (uint8_t *)&r->res + r->reslen, sizeof(r->res) -
+		    r->reslen) : read(r->resfd, &n, sizeof(n));
+		if (n > 0 && r->reslen < sizeof(r->res)) {
+			r->reslen += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		break;		/* end of the pipe (or more than a result) */
+	}
+	run_reap(r);
+}
+
+/* SIGTERM to the child, SIGKILL if it lingers; waits for it. */
+static void
+run_stop(struct run *r)
+{
+	int64_t	until = dial_now_ms() + RUN_STOP_GRACE_MS;
+	int	status;
+
+	if (r->child > 0) {
+		(void)kill(r->child, SIGTERM);
+		while (waitpid(r->child, &status, WNOHANG) == 0) {
+			if (dial_now_ms() >= until) {
+				(void)kill(r->child, SIGKILL);
+				(void)waitpid(r->child, &status, 0);
+				break;
+			}
+			(void)poll(NULL, 0, 10);
+		}
+		close(r->resfd);
+	}
+	r->child = 0;
+	r->resfd = -1;
+	explicit_bzero(&r->res, sizeof(r->res));
+}
+
+/* Waits for the next event; 1 when a signal says stop. */
+static int
+run_wait(struct run *r)
+{
+	struct pollfd	p[2];
+	nfds_t		n = 1;
+	int64_t		t;
+	char		buf[16];
+
+	p[0] = (struct pollfd){ r->sigfd[0], POLLIN, 0 };
+	if (r->child > 0)
+		p[n++] = (struct pollfd){ r->resfd, POLLIN, 0 };
+	t = r->child > 0 ? -1 : r->next_ms - dial_now_ms();
+	if (t > INT32_MAX)
+		t = INT32_MAX;
+	if (r->child == 0 && t <= 0)
+		return 0;
+	if (poll(p, n, t < 0 ? -1 : (int)t) < 0)
+		return 0;	/* EINTR: the self-pipe tells */
+	if (p[0].revents & POLLIN) {
+		while (read(r->sigfd[0], buf, sizeof(buf)) > 0)
+			;
+		return 1;
+	}
+	if (n > 1 && p[1].revents)
+		run_read(r);
+	return 0;
+}
+
+int
+run_main(struct run *r, const struct config *cfg, const struct run_hooks *h)
+{
+	struct err	e;
+	int		code = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	r->hooks = h;
+	r->resfd = -1;
+	memcpy(r->st.secret, cfg->secret, sizeof(r->st.secret));
+	if (run_signals(r, &e) != 0) {
+		log_error("run", &e);
+		return EXIT_USAGE;
+	}
+	r->next_ms = dial_now_ms();
+	for (;;) {
+		if (r->child == 0 && dial_now_ms() >= r->next_ms) {
+			if (run_spawn(r, &code, &e) == 1)
+				return code;		/* the child's end */
+			if (r->child == 0) {		/* fork failed */
+				log_error("run", &e);
+				r->failures++;
+				run_schedule(r, 0);
+			}
+		}
+		if (run_wait(r) == 1)
+			break;
+	}
+	log_info("run", "stopping (signal)");
+	run_stop(r);
+	return 0;
+}

@@ -1,0 +1,138 @@
+"""`regcred run`: refreshes at half of the token's real lifetime, backs off
+after failures and recovers, re-reads its files, stops within 1 s on
+SIGTERM/SIGINT whether asleep or mid-request, and leaves no child behind."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+import standins as S
+from harness import NAMESPACE, SECRET
+
+
+def _short(world, seconds):
+    """Tokens living `seconds` (no impersonation: STS's expires_in rules)."""
+    world.sts.expires_in = seconds
+    world.write_config(impersonate=False)
+
+
+def _sts_times(world):
+    return [r.time for r in world.sts.requests]
+
+
+def _children(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return f.read().split()
+    except OSError:
+        return []
+
+
+def test_refreshes_at_half_life_then_stops_on_sigterm(regcred, world):
+    _short(world, 6)
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: len(world.sts.requests) >= 4, 20, "four refreshes")
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    t = _sts_times(world)
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    # half of 6 s, +-10 % jitter, plus the exchange itself
+    assert all(2.5 <= g <= 4.5 for g in gaps[:3]), (gaps, res)
+    assert world.kube.get(NAMESPACE, SECRET) is not None
+    assert sum("next refresh in" in l for l in res.lines()) >= 3
+    assert not any(l.startswith("regcred: error") for l in res.lines()), res
+
+
+def test_sigterm_while_asleep_and_sigint(regcred, world):
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: any("next refresh in" in l for l in run.lines()), 15,
+                     "first refresh")
+    finally:
+        res = run.stop(signal.SIGINT)
+    assert res.rc == 0, res
+    assert any("next refresh in 1" in l for l in res.lines()), \
+        "a 3599 s token: the next refresh about 1800 s later"
+
+
+def test_sigterm_mid_request(regcred, world):
+    world.sts.inject(S.STALL_TLS, times=None)
+    run = world.start(regcred, world.args("run", timeout=30))
+    try:
+        run.wait_for(lambda: world.sts.connections >= 1, 10, "the stalled request")
+        time.sleep(0.3)
+        kids = _children(run.p.pid)
+        assert kids, "the refresh runs in a child"
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    for k in kids:
+        assert not os.path.exists(f"/proc/{k}") or \
+            open(f"/proc/{k}/stat").read().split()[2] == "Z", "child left running"
+
+
+def test_failure_backs_off_leaves_secret_then_recovers(regcred, world):
+    world.kube.seed(NAMESPACE, SECRET)
+    before = world.kube.snapshot(NAMESPACE, SECRET)
+    world.sts.inject(S.status_fault(400, {"error": "invalid_grant",
+                                          "error_description": "nope"}), times=1)
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: any("backoff" in l for l in run.lines()), 15, "a failure")
+        assert world.kube.snapshot(NAMESPACE, SECRET) == before, "Secret left alone"
+        assert any("next refresh in 10 s" in l for l in run.lines()), run.lines()
+        t0 = time.monotonic()
+        run.wait_for(lambda: world.kube.snapshot(NAMESPACE, SECRET) != before, 20,
+                     "recovery")
+        assert 8 <= time.monotonic() - t0 + 0.5 <= 14
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    assert any("regcred: error sts:" in l and "invalid_grant" in l for l in res.lines())
+
+
+def test_backoff_doubles(regcred, world):
+    world.sts.inject(S.status_fault(400, {"error": "invalid_grant",
+                                          "error_description": "nope"}), times=None)
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: len(world.sts.requests) >= 2, 20, "two failures")
+        run.wait_for(lambda: sum("backoff" in l for l in run.lines()) >= 2, 5, "two backoffs")
+    finally:
+        res = run.stop()
+    waits = [l for l in res.lines() if "next refresh in" in l]
+    assert "in 10 s" in waits[0] and "in 20 s" in waits[1], waits
+
+
+def test_every_file_reread_each_refresh(regcred, world):
+    _short(world, 4)
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: len(world.sts.requests) >= 1 and
+                     world.kube.get(NAMESPACE, SECRET) is not None, 15, "first refresh")
+        world.set_subject_token(S.fake_jwt(sub="system:serviceaccount:bifrost:rotated"))
+        new_sa = S.fake_jwt(sub="system:serviceaccount:bifrost:regcred-rotated")
+        (world.sa_dir / "token").write_text(new_sa)
+        world.kube.bearer = new_sa
+        world.extra_secrets.append(new_sa)
+        n = len(world.kube.requests)
+        run.wait_for(lambda: len(world.kube.requests) > n, 15, "a refresh after rotation")
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    # the STS stand-in refuses any subject token but the file's current one
+    # and the Kubernetes one any bearer but the current token: both counted
+    # as violations, which stop() checks
+    assert not world.violations()
+
+
+def test_run_config_errors_exit_2_at_once(regcred, world):
+    res = world.run(regcred, ["run", "--credential-config", str(world.config_path),
+                              "--registry", "x.pkg.dev"])
+    assert res.rc == 2, res
+    assert "run needs --secret" in res.stderr
