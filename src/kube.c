@@ -199,9 +199,30 @@ kube_status(const struct fetch_call *fc, const struct http_resp *r,
 	    "patch on this Secret)" : "");
 }
 
+/* metadata.resourceVersion of the answer, "" when absent or unusable. */
+static void
+kube_rv(const struct http_resp *r, char *rv, size_t cap)
+{
+	static struct json	j;
+	struct err		e;
+	size_t			n;
+	int			md;
+
+	if (rv == NULL || cap == 0)
+		return;
+	rv[0] = '\0';
+	if (json_parse(&j, (const char *)r->body, r->bodylen, &e) != 0 ||
+	    json_type(&j, 0) != JSON_OBJECT ||
+	    json_find(&j, 0, "metadata", &md, &e) != 1 ||
+	    json_get_string(&j, md, "resourceVersion", rv, cap, &n, NULL,
+	    &e) != 0)
+		rv[0] = '\0';
+}
+
 int
 kube_apply(const struct kube_target *t, const char *ns, const char *dockercfg,
-    size_t cfglen, long long expires_at, int64_t deadline_ms, struct err *e)
+    size_t cfglen, long long expires_at, int64_t deadline_ms, char *rv,
+    size_t rvcap, struct err *e)
 {
 	const struct http_resp	*r;
 	struct fetch_call	 fc;
@@ -215,8 +236,9 @@ kube_apply(const struct kube_target *t, const char *ns, const char *dockercfg,
 	    kube_doc, sizeof(kube_doc), &len, e) != 0)
 		goto done;
 	if (kube_patch(t, &u, "application/apply-patch+yaml", KUBE_ACCEPT,
-	    kube_doc, len, deadline_ms, &r, &fc, e) == 0)
-		rc = kube_status(&fc, r, e);
+	    kube_doc, len, deadline_ms, &r, &fc, e) == 0 &&
+	    (rc = kube_status(&fc, r, e)) == 0)
+		kube_rv(r, rv, rvcap);
 done:
 	explicit_bzero(kube_doc, len);		/* only what was used */
 	explicit_bzero(kube_auth, sizeof(kube_auth));

@@ -35,9 +35,11 @@ int	kube_body(const char *ns, const char *name, const char *dockercfg,
 /* message from a metav1.Status body; falls back to the raw body. */
 void	kube_error_message(const char *body, size_t len, char *dst,
 	    size_t cap);
+/* rv (rvcap bytes, may be NULL): the Secret's resourceVersion after the
+ * apply, "" when the answer does not say. */
 int	kube_apply(const struct kube_target *t, const char *ns,
 	    const char *dockercfg, size_t cfglen, long long expires_at,
-	    int64_t deadline_ms, struct err *e);
+	    int64_t deadline_ms, char *rv, size_t rvcap, struct err *e);
 /*
  * Makes sure ServiceAccount sa in ns lists the Secret in its
  * imagePullSecrets. The list is atomic (listType=atomic, no patch

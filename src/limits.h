@@ -83,6 +83,18 @@
 #define RETRY_MIN_ATTEMPT_MS	1000	/* time a retry must have left */
 #define TIMEOUT_DEFAULT_S	60	/* --timeout */
 #define WATCHDOG_GRACE_S	5	/* SIGALRM this long after --timeout */
+#define WATCH_EVENT_MAX		65536	/* one watch event (metadata only:
+					   PartialObjectMetadata) */
+#define WATCH_BUF_MAX		(WATCH_EVENT_MAX + 16384 + 1024)
+					/* an event cut short plus one TLS
+					   record's worth of the next ones */
+#define WATCH_RV_MAX		64	/* a resourceVersion */
+#define WATCH_TIMEOUT_S		300	/* a watch asks to end after this */
+#define WATCH_IDLE_S		360	/* silent this long: presumed dead */
+#define WATCH_BACKOFF_MIN_MS	1000	/* re-watch after a failure */
+#define WATCH_BACKOFF_MAX_MS	30000
+#define HEAL_MIN_LEFT_S		300	/* heal with the current token only
+					   while it has this long left */
 #define RUN_BACKOFF_MIN_S	10	/* run: first wait after a failure */
 #define RUN_BACKOFF_MAX_S	300	/* run: longest wait after failures */
 #define RUN_MIN_INTERVAL_S	1	/* run: never refresh more often */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #include "source.h"
 #include "sts.h"
 #include "tls.h"
+#include "watch.h"
 
 #define KUBE_SA_NAME	"kubernetes.default.svc"
 
@@ -61,6 +63,8 @@ struct refresh {
 	size_t			nns;
 	char			sa_ns[NAME_MAX_REGCRED + 1];	/* from the
 							   sa dir */
+	char			rv[NAMESPACE_MAX][WATCH_RV_MAX];	/* each
+					   Secret's after regcred's apply */
 	char			subject[TOKEN_MAX + 1];
 	size_t			sublen;
 	struct oauth_token	fed;
@@ -75,6 +79,13 @@ static char		M_file[CA_FILE_MAX];	/* one local file at a time */
 static size_t		M_filelen, M_filehw;	/* its length, most ever used */
 static char		M_dockercfg[DOCKERCFG_MAX];
 static struct tls_conn	M_kubeconn;		/* to the API server */
+/* healing (run's child): one watch per namespace, each on its own
+ * connection; when a closed one is opened again, its backoff, and
+ * whether poll saw bytes */
+static struct watch	M_watch[NAMESPACE_MAX];
+static int64_t		M_retry[NAMESPACE_MAX];	/* -1: not watched */
+static int64_t		M_backoff[NAMESPACE_MAX];
+static unsigned char	M_ready[NAMESPACE_MAX];
 
 static const char *volatile	ph_step = "config";
 static volatile sig_atomic_t	ph_code = EXIT_USAGE;
@@ -483,7 +494,7 @@ refresh_apply_ns(size_t i, int64_t deadline, struct refresh_result *res)
 	int		 added;
 
 	if (kube_apply(&R.target, ns, M_dockercfg, R.cfglen,
-	    R.access.expires_at, deadline, &e) != 0)
+	    R.access.expires_at, deadline, R.rv[i], sizeof(R.rv[i]), &e) != 0)
 		goto failed;
 	for (k = 0; k < R.cfg->nservice_account; k++) {
 		if (kube_sa_ensure(&R.target, ns, R.cfg->service_account[k],
@@ -604,7 +615,7 @@ refresh_sequence(struct refresh_result *res)
 }
 
 int
-refresh_run(const struct config *cfg, struct refresh_result *res)
+refresh_begin(const struct config *cfg, struct refresh_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	R.cfg = cfg;
@@ -612,7 +623,161 @@ refresh_run(const struct config *cfg, struct refresh_result *res)
 	R.locktest = getenv("REGCRED_LOCKTEST");
 #endif
 	res->code = refresh_sequence(res);
+	return res->code;
+}
+
+void
+refresh_end(void)
+{
+	size_t	i;
+
+	for (i = 0; i < R.nns; i++)
+		watch_close(&M_watch[i]);
 	log_secret_clear();
 	refresh_wipe_all();
+}
+
+int
+refresh_run(const struct config *cfg, struct refresh_result *res)
+{
+	refresh_begin(cfg, res);
+	refresh_end();
 	return res->code;
+}
+
+/* ---- healing: run's child, after a refresh ------------------------------ */
+
+static void
+refresh_report(int fd, char what)
+{
+	if (fd >= 0 && write(fd, &what, 1) < 0)
+		(void)0;	/* the parent is gone: it stops us anyway */
+}
+
+/* The Secret in namespace i deleted or changed by another: apply again;
+ * -1 when the token is too close to its end (a new refresh must). */
+static int
+refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
+{
+	struct err	e;
+
+	if (R.access.expires_at - (long long)time(NULL) < HEAL_MIN_LEFT_S) {
+		log_info("heal", "Secret %s/%s %s; the token has less than "
+		    "%d s left: a new refresh takes over", R.ns[i],
+		    R.target.secret, ev->type == WATCH_DELETED ?
+		    "was deleted" : "was changed by someone else",
+		    HEAL_MIN_LEFT_S);
+		refresh_report(fd, 'r');
+		return -1;
+	}
+	log_info("heal", "Secret %s/%s %s (resourceVersion %s): applying it "
+	    "again", R.ns[i], R.target.secret, ev->type == WATCH_DELETED ?
+	    "was deleted" : "was changed by someone else", ev->rv);
+	if (kube_apply(&R.target, R.ns[i], M_dockercfg, R.cfglen,
+	    R.access.expires_at, dial_now_ms() + (int64_t)R.cfg->timeout_s *
+	    1000, R.rv[i], sizeof(R.rv[i]), &e) != 0) {
+		log_error("heal", &e);
+		return 0;
+	}
+	log_info("heal", "applied Secret %s/%s again", R.ns[i],
+	    R.target.secret);
+	refresh_report(fd, 'h');
+	return 0;
+}
+
+/* A closed watch whose time has come is opened (bounded, blocking). */
+static void
+refresh_watch_open(size_t i, int64_t now, int fd)
+{
+	struct watch	*w = &M_watch[i];
+	struct err	 e;
+
+	if (w->open || M_retry[i] < 0 || now < M_retry[i])
+		return;
+	if (watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e) == 0) {
+		M_backoff[i] = 0;
+		return;
+	}
+	log_error("heal", &e);
+	M_backoff[i] = M_backoff[i] == 0 ? WATCH_BACKOFF_MIN_MS :
+	    M_backoff[i] * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS :
+	    M_backoff[i] * 2;
+	M_retry[i] = now + M_backoff[i];
+	refresh_report(fd, 'w');
+}
+
+/* Every event that has arrived on watch i; -1 when a new refresh
+ * must take over. */
+static int
+refresh_watch_read(size_t i, int fd)
+{
+	struct watch_event	ev;
+	struct err		e;
+	int			r;
+
+	while ((r = watch_next(&M_watch[i], &R.target, &ev, &e)) == 1) {
+		if (ev.type == WATCH_BOOKMARK || (ev.type != WATCH_DELETED &&
+		    strcmp(ev.rv, R.rv[i]) == 0))
+			continue;	/* regcred's own apply */
+		if (refresh_heal_one(i, &ev, fd) != 0)
+			return -1;
+	}
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		log_error("heal", &e);
+	M_retry[i] = dial_now_ms() + (r < 0 ? WATCH_BACKOFF_MIN_MS : 0);
+	refresh_report(fd, 'w');
+	return 0;
+}
+
+/* Waits until a watch has bytes, one may be reopened, or a second
+ * passed. */
+static void
+refresh_heal_wait(int64_t now)
+{
+	static struct pollfd	p[NAMESPACE_MAX];
+	static size_t		idx[NAMESPACE_MAX];
+	int64_t			t = 1000;
+	size_t			i, n = 0;
+
+	for (i = 0; i < R.nns; i++) {
+		if (M_watch[i].open) {
+			p[n] = (struct pollfd){ M_watch[i].conn.fd, POLLIN, 0 };
+			idx[n++] = i;
+		} else if (M_retry[i] >= 0 && M_retry[i] - now < t) {
+			t = M_retry[i] - now;
+		}
+	}
+	if (poll(p, n, t < 0 ? 0 : (int)t) <= 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (p[i].revents != 0)
+			M_ready[idx[i]] = 1;
+}
+
+int
+refresh_heal(const struct refresh_result *res, int fd)
+{
+	int64_t	now;
+	size_t	i;
+
+	for (i = 0; i < R.nns; i++) {
+		M_retry[i] = res->ns_error[i][0] == '\0' ? 0 : -1;
+		memcpy(M_watch[i].ns, R.ns[i], strlen(R.ns[i]) + 1);
+		memcpy(M_watch[i].rv, R.rv[i], sizeof(M_watch[i].rv));
+	}
+	for (;;) {
+		now = dial_now_ms();
+		for (i = 0; i < R.nns; i++)
+			refresh_watch_open(i, now, fd);
+		refresh_heal_wait(dial_now_ms());
+		for (i = 0; i < R.nns; i++) {
+			if (!M_ready[i])
+				continue;
+			M_ready[i] = 0;
+			if (refresh_watch_read(i, fd) != 0)
+				return 0;
+		}
+	}
 }

@@ -35,6 +35,23 @@ struct refresh_result {
  * applying it), logging as it goes; returns the exit code, also in
  * res->code. Every secret is wiped before it returns. */
 int	refresh_run(const struct config *cfg, struct refresh_result *res);
+/*
+ * refresh_run in two halves, for run's child: refresh_begin leaves the
+ * token and the Secret's document in memory for refresh_heal, and
+ * refresh_end wipes them.
+ */
+int	refresh_begin(const struct config *cfg, struct refresh_result *res);
+void	refresh_end(void);
+/*
+ * After a refresh_begin that got a token: watches the Secret in every
+ * namespace where it was applied and applies it again within moments of
+ * its deletion or of a change by another writer, with the same token.
+ * Reports on fd one byte per event: 'h' healed, 'w' a watch restarted,
+ * 'r' a new refresh is needed (a Secret needs healing but the token has
+ * less than HEAL_MIN_LEFT_S left; then returns 0). Otherwise runs until
+ * the process is stopped.
+ */
+int	refresh_heal(const struct refresh_result *res, int fd);
 /* The step running now and its exit code, for the watchdog. */
 void	refresh_phase_get(const char **step, int *code);
 /* Wipes every secret (async-signal-safe: for the watchdog). */

@@ -91,7 +91,8 @@ run_child(struct run *r, int wfd)
 	close(r->sigfd[1]);
 	r->hooks->child_signals();
 	r->hooks->watchdog_arm(r->cfg->timeout_s);
-	code = refresh_run(r->cfg, &r->res);
+	code = refresh_begin(r->cfg, &r->res);
+	alarm(0);		/* the refresh is over; healing has no end */
 	while (off < sizeof(r->res)) {
 		n = write(wfd, p + off, sizeof(r->res) - off);
 		if (n < 0 && errno == EINTR)
@@ -100,6 +101,10 @@ run_child(struct run *r, int wfd)
 			break;
 		off += (size_t)n;
 	}
+	if (off == sizeof(r->res) && r->res.expires_at != 0 &&
+	    (code == 0 || code == EXIT_KUBE))
+		(void)refresh_heal(&r->res, wfd);
+	refresh_end();
 	close(wfd);
 	return code;
 }
@@ -126,6 +131,7 @@ run_spawn(struct run *r, int *code, struct err *e)
 	}
 	close(fd[1]);
 	(void)run_nonblock(fd[0]);
+	r->reported = 0;
 	r->child = pid;
 	r->resfd = fd[0];
 	r->reslen = 0;
@@ -219,7 +225,21 @@ run_record(struct run *r, int code, const char *why)
 		s->last_error[0] = '\0';
 }
 
-/* The child closed its pipe: wait for it, then judge the refresh. */
+/* The child's whole result arrived: judge the refresh (it may go on
+ * healing until the next one). */
+static void
+run_result(struct run *r)
+{
+	r->reported = 1;
+	if (r->res.code != 0)
+		r->failures++;
+	run_record(r, r->res.code, r->res.error);
+	run_schedule(r, r->res.code == 0);
+	memset(&r->res, 0, sizeof(r->res));	/* holds no token: tidy */
+}
+
+/* The child closed its pipe: wait for it; judge the refresh if it died
+ * before reporting. */
 static void
 run_reap(struct run *r)
 {
@@ -231,46 +251,66 @@ run_reap(struct run *r)
 	close(r->resfd);
 	r->resfd = -1;
 	r->child = 0;
-	if (r->reslen == sizeof(r->res)) {
-		code = r->res.code;
-		(void)fmt_print(why, sizeof(why), "%s", r->res.error);
-	} else {
-		code = WIFEXITED(status) && WEXITSTATUS(status) != 0 ?
-		    WEXITSTATUS(status) : EXIT_USAGE;
+	if (r->reported) {
 		if (WIFSIGNALED(status))
-			(void)fmt_print(why, sizeof(why), "the refresh process "
-			    "was killed by signal %d", WTERMSIG(status));
-		else
-			(void)fmt_print(why, sizeof(why), "the refresh process "
-			    "exited with code %d before reporting", code);
-		log_info("run", "%s", why);
+			log_info("run", "the healing process was killed by "
+			    "signal %d; healing resumes with the next refresh",
+			    WTERMSIG(status));
+		return;
 	}
-	if (code != 0)
-		r->failures++;
+	code = WIFEXITED(status) && WEXITSTATUS(status) != 0 ?
+	    WEXITSTATUS(status) : EXIT_USAGE;
+	if (WIFSIGNALED(status))
+		(void)fmt_print(why, sizeof(why), "the refresh process was "
+		    "killed by signal %d", WTERMSIG(status));
+	else
+		(void)fmt_print(why, sizeof(why), "the refresh process exited "
+		    "with code %d before reporting", code);
+	log_info("run", "%s", why);
+	r->failures++;
 	run_record(r, code, why);
-	run_schedule(r, code == 0);
-	explicit_bzero(&r->res, sizeof(r->res));	/* no token: tidy */
+	run_schedule(r, 0);
+	memset(&r->res, 0, sizeof(r->res));
 }
 
-/* What the child sent so far; at its end, run_reap. */
+/* One byte from a healing child. */
+static void
+run_message(struct run *r, char m)
+{
+	if (m == 'w')
+		r->st.watch_restarts++;
+	else if (m == 'r')
+		r->next_ms = dial_now_ms();	/* a refresh at once */
+}
+
+/* What the child sent so far (its result, then one byte per healing
+ * event); at its end, run_reap. */
 static void
 run_read(struct run *r)
 {
-	ssize_t	n;
+	char	msg[64];
+	ssize_t	n, i;
 
 	for (;;) {
-		n = r->reslen < sizeof(r->res) ? read(r->resfd,
-		    (uint8_t *)&r->res + r->reslen, sizeof(r->res) -
-		    r->reslen) : read(r->resfd, &n, sizeof(n));
-		if (n > 0 && r->reslen < sizeof(r->res)) {
-			r->reslen += (size_t)n;
-			continue;
-		}
+		if (r->reslen < sizeof(r->res))
+			n = read(r->resfd, (uint8_t *)&r->res + r->reslen,
+			    sizeof(r->res) - r->reslen);
+		else
+			n = read(r->resfd, msg, sizeof(msg));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
-		break;		/* end of the pipe (or more than a result) */
+		if (n <= 0)
+			break;
+		if (r->reslen < sizeof(r->res)) {
+			r->reslen += (size_t)n;
+			if (r->reslen == sizeof(r->res))
+				run_result(r);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			run_message(r, msg[i]);
 	}
 	run_reap(r);
 }
@@ -296,7 +336,7 @@ run_stop(struct run *r)
 	}
 	r->child = 0;
 	r->resfd = -1;
-	explicit_bzero(&r->res, sizeof(r->res));
+	memset(&r->res, 0, sizeof(r->res));
 }
 
 /* Waits for the next event; 1 when a signal says stop. */
@@ -311,10 +351,11 @@ run_wait(struct run *r)
 	p[0] = (struct pollfd){ r->sigfd[0], POLLIN, 0 };
 	if (r->child > 0)
 		p[n++] = (struct pollfd){ r->resfd, POLLIN, 0 };
-	t = r->child > 0 ? -1 : r->next_ms - dial_now_ms();
+	/* a refresh under way is waited for (its watchdog bounds it) */
+	t = r->child > 0 && !r->reported ? -1 : r->next_ms - dial_now_ms();
 	if (t > INT32_MAX)
 		t = INT32_MAX;
-	if (r->child == 0 && t <= 0)
+	if (t == 0 || (t < 0 && (r->child == 0 || r->reported)))
 		return 0;
 	if (poll(p, n, t < 0 ? -1 : (int)t) < 0)
 		return 0;	/* EINTR: the self-pipe tells */
@@ -345,7 +386,9 @@ run_main(struct run *r, const struct config *cfg, const struct run_hooks *h)
 	}
 	r->next_ms = dial_now_ms();
 	for (;;) {
-		if (r->child == 0 && dial_now_ms() >= r->next_ms) {
+		if (dial_now_ms() >= r->next_ms && (r->child == 0 ||
+		    r->reported)) {
+			run_stop(r);		/* the healing child, if any */
 			if (run_spawn(r, &code, &e) == 1)
 				return code;		/* the child's end */
 			if (r->child == 0) {		/* fork failed */

@@ -3,8 +3,9 @@
  * token's real lifetime (+-10 % jitter), failed refreshes retried with
  * backoff (RUN_BACKOFF_MIN_S doubling to RUN_BACKOFF_MAX_S), until
  * SIGTERM or SIGINT. Each refresh runs in a child process of its own,
- * which reads every file anew, locks itself down and exits; the parent
- * holds no token.
+ * which reads every file anew, locks itself down, reports, and then heals
+ * (refresh.h) until the next refresh replaces it; the parent holds no
+ * token.
  */
 #ifndef REGCRED_RUN_H
 #define REGCRED_RUN_H
@@ -38,6 +39,8 @@ struct run {
 	int			 sigfd[2];	/* SIGTERM/SIGINT self-pipe */
 	int64_t			 next_ms;	/* next refresh (monotonic) */
 	unsigned		 failures;	/* in a row */
+	int			 reported;	/* the child's result is in: it
+						   is healing now */
 };
 
 /*

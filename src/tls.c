@@ -223,10 +223,11 @@ tls_engine_error(struct tls_conn *c, const struct tls_peer *p, int handshake,
 	*retryable = 0;
 	if (why != NULL)
 		return err_set(e, "TLS: %s (verifying \"%s\")", why,
-		    p->server_name);
+		    p != NULL ? p->server_name : "");
 	if (err >= BR_ERR_X509_OK && err < BR_ERR_RECV_FATAL_ALERT)
 		return err_set(e, "TLS: certificate rejected (BearSSL X.509 "
-		    "error %d, verifying \"%s\")", err, p->server_name);
+		    "error %d, verifying \"%s\")", err,
+		    p != NULL ? p->server_name : "");
 	if (err >= BR_ERR_SEND_FATAL_ALERT)
 		return err_set(e, "TLS: sent fatal alert %d%s",
 		    err - BR_ERR_SEND_FATAL_ALERT, handshake ?
@@ -536,4 +537,109 @@ tls_roundtrip(const struct tls_peer *p, const uint8_t *req, size_t reqlen,
 {
 	return tls_exchange(&tls_c, p, req, reqlen, resp, 0, deadline_ms,
 	    retryable, e);
+}
+
+/* ---- streaming responses (a watch) -------------------------------------- */
+
+/*
+ * Without waiting: sends pending records, then hands at most one buffer
+ * of decrypted bytes to resp. 2: bytes were fed (drain the body, call
+ * again); 1: the response is complete; 0: nothing has arrived (poll
+ * c->fd for POLLIN); -1: failed or closed (e says which).
+ */
+int
+tls_stream_read(struct tls_conn *c, struct http_resp *resp, struct err *e)
+{
+	br_ssl_engine_context	*eng = &c->sc.eng;
+	unsigned		 st;
+	int			 eof = 0, retryable, r;
+	ssize_t			 n;
+	unsigned char		*buf;
+	size_t			 len;
+
+	for (;;) {
+		st = br_ssl_engine_current_state(eng);
+		if (st == BR_SSL_CLOSED || eof)
+			return tls_closed(c, NULL, resp, 0, &retryable, e) == 0 ?
+			    1 : -1;
+		if (st & BR_SSL_SENDREC) {
+			if (tls_send_records(c, dial_now_ms() + IO_TIMEOUT_MS,
+			    &retryable, e) != 0)
+				return -1;
+		} else if (st & BR_SSL_RECVAPP) {
+			if ((r = tls_recv_app(c, resp, e)) < 0)
+				return -1;
+			return r == 1 ? 1 : 2;
+		} else if (st & BR_SSL_RECVREC) {
+			buf = br_ssl_engine_recvrec_buf(eng, &len);
+			n = recv(c->fd, buf, len, 0);
+			if (n > 0)
+				br_ssl_engine_recvrec_ack(eng, (size_t)n);
+			else if (n == 0)
+				eof = 1;
+			else if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			else if (errno != EINTR)
+				return err_set(e, "recv: %s", strerror(errno));
+		} else {
+			return err_set(e, "TLS engine stalled (state %u)", st);
+		}
+	}
+}
+
+/* One step of a handshake and request on a new stream connection. */
+static int
+tls_stream_send(struct tls_conn *c, const struct tls_peer *p,
+    const uint8_t *req, size_t reqlen, size_t *sent, int64_t deadline_ms,
+    struct err *e)
+{
+	unsigned	st = br_ssl_engine_current_state(&c->sc.eng);
+	int		retryable, eof = 0;
+
+	if (st == BR_SSL_CLOSED)
+		return tls_engine_error(c, p, 1, &retryable, e);
+	if (st & BR_SSL_SENDREC)
+		return tls_send_records(c, deadline_ms, &retryable, e);
+	if (st & BR_SSL_SENDAPP) {
+		tls_send_app(c, req, reqlen, sent);
+		return 0;
+	}
+	if (tls_recv_records(c, deadline_ms, 1, &eof, &retryable, e) != 0)
+		return -1;
+	if (eof)
+		return err_set(e, "connection closed during the TLS handshake");
+	return 0;
+}
+
+/*
+ * Connects (c must be closed), sends req and reads until the response's
+ * header block is parsed (or the whole response, when it is short),
+ * bounded by deadline_ms. The body then comes with tls_stream_read.
+ */
+int
+tls_stream_open(struct tls_conn *c, const struct tls_peer *p,
+    const uint8_t *req, size_t reqlen, struct http_resp *resp,
+    int64_t deadline_ms, struct err *e)
+{
+	size_t	sent = 0;
+	int	retryable, r;
+
+	if (tls_open(c, p, deadline_ms, &retryable, e) != 0)
+		return -1;
+	while (sent < reqlen || (br_ssl_engine_current_state(&c->sc.eng) &
+	    BR_SSL_SENDREC)) {
+		if (tls_stream_send(c, p, req, reqlen, &sent, deadline_ms,
+		    e) != 0)
+			return -1;
+	}
+	while (resp->state == HS_STATUS || resp->state == HS_HEADERS) {
+		if ((r = tls_stream_read(c, resp, e)) < 0)
+			return -1;
+		if (r == 1)
+			break;
+		if (r == 0 && dial_wait(c->fd, POLLIN, deadline_ms,
+		    "waiting for the response", e) != 0)
+			return -1;
+	}
+	return 0;
 }

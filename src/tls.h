@@ -76,6 +76,19 @@ void	tls_conn_close(struct tls_conn *c);
 int	tls_exchange(struct tls_conn *c, const struct tls_peer *p,
 	    const uint8_t *req, size_t reqlen, struct http_resp *resp,
 	    int keep, int64_t deadline_ms, int *retryable, struct err *e);
+/*
+ * A streaming response (a watch): tls_stream_open connects c (closed
+ * before), sends req and reads until resp's header block is parsed, all
+ * bounded by deadline_ms. tls_stream_read then never waits: 2 when body
+ * bytes were fed to resp (take them out of resp->body, call again), 1
+ * when the response is complete, 0 when nothing has arrived (poll c->fd
+ * for POLLIN), -1 on failure (the caller closes c).
+ */
+int	tls_stream_open(struct tls_conn *c, const struct tls_peer *p,
+	    const uint8_t *req, size_t reqlen, struct http_resp *resp,
+	    int64_t deadline_ms, struct err *e);
+int	tls_stream_read(struct tls_conn *c, struct http_resp *resp,
+	    struct err *e);
 int	tls_roundtrip(const struct tls_peer *p, const uint8_t *req,
 	    size_t reqlen, struct http_resp *resp, int64_t deadline_ms,
 	    int *retryable, struct err *e);

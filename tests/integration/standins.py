@@ -173,6 +173,7 @@ class Response:
     headers: list = field(default_factory=list)
     content_type: str = "application/json; charset=UTF-8"
     chunked: bool | None = None
+    stream: object = None          # an iterator of chunks (a watch): sent as they come
 
 
 class Reject(Exception):
@@ -288,6 +289,16 @@ class _Handler(BaseHTTPRequestHandler):
         return b"".join(w)
 
     def _send(self, resp: Response, st: "StandIn"):
+        if resp.stream is not None:
+            hdrs = st.extra_headers() + list(resp.headers)
+            self.wfile.write(self._head(resp.status, hdrs, resp.content_type) +
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+            self.wfile.flush()
+            for chunk in resp.stream:
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return
         chunked = st.chunked if resp.chunked is None else resp.chunked
         hdrs = st.extra_headers() + list(resp.headers)
         head = self._head(resp.status, hdrs, resp.content_type)
@@ -800,10 +811,16 @@ class Kube(StandIn):
         self.store: dict = {}
         self.sas: dict = {}                 # (ns, name) -> ServiceAccount
         self.sa_race = 0                    # next N appends meet a concurrent writer
+        self.events: list = []              # (rv, type, ns, name, metadata) of Secrets
+        self.compacted = 0                  # watches from an rv below this: 410 Gone
+        self.watch_allowed = True           # RBAC: watch on the Secret
+        self.watches: list = []             # (ns, name, rv) of every watch opened
+        self.watch_epoch = 0                # end_watches() ends the streams opened before
         self._rv = 1000
         self.applied: list[dict] = []       # parsed apply bodies that were accepted
         host = f"[{bind}]" if ":" in bind else bind
         super().__init__(cert, host_name=host, bind=bind)
+        self._changed = threading.Condition(self._lock)
 
     def extra_headers(self) -> list:
         return [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private"),
@@ -850,7 +867,34 @@ class Kube(StandIn):
         s = {"kind": "Secret", "apiVersion": "v1", "metadata": meta, "data": enc, "type": type_}
         with self._lock:
             self.store[(ns, name)] = s
+            self._event("ADDED", s)
         return copy.deepcopy(s)
+
+    def _event(self, type_: str, s: dict):
+        """Records a change of a Secret for watches (the lock is held)."""
+        m = s["metadata"]
+        self.events.append((int(m["resourceVersion"]), type_, m["namespace"], m["name"],
+                            copy.deepcopy(m)))
+        self._changed.notify_all()
+
+    def delete(self, ns: str, name: str):
+        """`kubectl delete secret` (the old job's runbook)."""
+        with self._lock:
+            s = self.store.pop((ns, name))
+            s["metadata"]["resourceVersion"] = self._next_rv()
+            self._event("DELETED", s)
+
+    def modify(self, ns: str, name: str, password: str = "edited-by-hand-0123456789"):
+        """Another writer (kubectl edit) changes the data."""
+        cfg = {"auths": {"europe-docker.pkg.dev": {
+            "username": DOCKER_USER, "password": password,
+            "auth": base64.b64encode(f"oauth2accesstoken:{password}".encode()).decode()}}}
+        with self._lock:
+            s = self.store[(ns, name)]
+            s["data"] = {".dockerconfigjson": base64.b64encode(
+                json.dumps(cfg).encode()).decode()}
+            s["metadata"]["resourceVersion"] = self._next_rv()
+            self._event("MODIFIED", s)
 
     def get(self, ns: str, name: str) -> dict | None:
         with self._lock:
@@ -873,6 +917,9 @@ class Kube(StandIn):
                          self.error_response(401, "Unauthorized", "Unauthorized"))
         if self.SA_PATH.match(req.path):
             return self._sa_patch(req)
+        if req.method == "GET" and self.LIST_PATH.match(req.path) and \
+                req.query.get("watch") == ["true"]:
+            return self._watch(req)
         m = self.PATH.match(req.path)
         if req.method != "PATCH":
             # the documented RBAC grants only patch and create
@@ -921,6 +968,8 @@ class Kube(StandIn):
                         "field": "type"}]})
             status, s = self._apply(cur, obj, ns, name)
             self.store[(ns, name)] = s
+            if cur is None or s["metadata"]["resourceVersion"] != cur["metadata"]["resourceVersion"]:
+                self._event("ADDED" if cur is None else "MODIFIED", s)
             body = json.dumps(self._as(req, s)).encode()
         return Response(status, body, content_type="application/json")
 
@@ -1029,6 +1078,74 @@ class Kube(StandIn):
             meta["resourceVersion"] = self._next_rv()
         return 200, s
 
+
+    # -- watch: metadata-only events of one Secret, as kube-apiserver streams them
+    LIST_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/secrets$")
+    WATCH_KEYS = {"allowWatchBookmarks", "fieldSelector", "resourceVersion", "timeoutSeconds",
+                  "watch"}
+
+    def _watch(self, req: Request) -> Response:
+        ns = self.LIST_PATH.match(req.path).group(1)
+        q = req.query
+        if set(q) - self.WATCH_KEYS or any(len(v) != 1 for v in q.values()) or \
+                not q.get("fieldSelector", [""])[0].startswith("metadata.name="):
+            raise Reject(f"watch query {q!r}", self.error_response(400, "bad watch", "BadRequest"))
+        name = q["fieldSelector"][0][len("metadata.name="):]
+        if req.header("Accept") != "application/json;as=PartialObjectMetadata;g=meta.k8s.io;" \
+                                   "v=v1, application/json":
+            raise Reject(f"watch Accept {req.header('Accept')!r}",
+                         self.error_response(406, "not acceptable", "NotAcceptable"))
+        if not self.watch_allowed or ns in self.forbidden:
+            return self.error_response(
+                403, f'secrets "{name}" is forbidden: User "system:serviceaccount:bifrost:regcred" '
+                f'cannot watch resource "secrets" in API group "" in the namespace "{ns}"',
+                "Forbidden", {"name": name, "kind": "secrets"})
+        rv = q.get("resourceVersion", [""])[0]
+        timeout = int(q.get("timeoutSeconds", ["1800"])[0])
+        with self._lock:
+            self.watches.append((ns, name, rv))
+        return Response(200, content_type="application/json",
+                        stream=self._stream(ns, name, rv, timeout))
+
+    def _line(self, type_: str, meta: dict) -> bytes:
+        obj = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+               "metadata": copy.deepcopy(meta)}
+        return (json.dumps({"type": type_, "object": obj}) + "\n").encode()
+
+    def end_watches(self):
+        """Ends every open watch as the server's timeout would."""
+        with self._lock:
+            self.watch_epoch += 1
+            self._changed.notify_all()
+
+    def _stream(self, ns: str, name: str, rv: str, timeout: int):
+        end = time.monotonic() + timeout
+        with self._lock:
+            epoch = self.watch_epoch
+            if rv and int(rv) < self.compacted:
+                gone = kube_status(410, "Expired", f"too old resource version: {rv} "
+                                   f"({self.compacted})")
+                yield (json.dumps({"type": "ERROR", "object": gone}) + "\n").encode()
+                return
+            if rv:
+                seen = int(rv)
+            else:       # from now: the current object as ADDED
+                cur = self.store.get((ns, name))
+                seen = self._rv
+                first = self._line("ADDED", cur["metadata"]) if cur else None
+        if not rv and first:
+            yield first
+        while time.monotonic() < end and not self._stop.is_set():
+            with self._lock:
+                if self.watch_epoch != epoch:
+                    return
+                new = [e for e in self.events if e[0] > seen and e[2] == ns and e[3] == name]
+                if not new:
+                    self._changed.wait(timeout=0.2)
+                    continue
+                seen = max(e[0] for e in new)
+            for e in new:
+                yield self._line(e[1], e[4])
 
     # -- ServiceAccounts: JSON Patch (RFC 6902) of imagePullSecrets ------------
     def seed_sa(self, ns: str, name: str, pull=None) -> dict:

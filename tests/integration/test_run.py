@@ -136,3 +136,113 @@ def test_run_config_errors_exit_2_at_once(regcred, world):
                               "--registry", "x.pkg.dev"])
     assert res.rc == 2, res
     assert "run needs --secret" in res.stderr
+
+
+# ---- healing: the watch ---------------------------------------------------------
+
+def _started(world, run, n=1):
+    run.wait_for(lambda: len(world.kube.watches) >= n, 15, f"{n} watch(es) open")
+
+
+def _patches(world):
+    return [r for r in world.kube.requests if r.method == "PATCH"]
+
+
+def test_deleted_secret_back_within_5s_same_token(regcred, world):
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        time.sleep(1)
+        assert len(_patches(world)) == 1, "its own apply's event is not a change"
+        world.kube.delete(NAMESPACE, SECRET)
+        t0 = time.monotonic()
+        run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 5, "healed")
+        took = time.monotonic() - t0
+        assert len(world.sts.requests) == 1, "healed with the current token"
+        time.sleep(1)
+        assert len(_patches(world)) == 2, "one apply heals, no loop"
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    assert took < 5
+    assert any("was deleted" in l and "applying it again" in l for l in res.lines()), res
+    # the watch asked for metadata only and resumed from regcred's own apply
+    assert world.kube.watches[0][2] != ""
+
+
+def test_changed_data_restored(regcred, world):
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        ours = world.kube.dockerconfig(NAMESPACE, SECRET)
+        world.kube.modify(NAMESPACE, SECRET)
+        run.wait_for(lambda: world.kube.dockerconfig(NAMESPACE, SECRET) == ours, 5,
+                     "data restored")
+    finally:
+        res = run.stop()
+    assert any("was changed by someone else" in l for l in res.lines()), res
+
+
+def test_short_token_heals_by_a_new_refresh(regcred, world):
+    _short(world, 30)       # under HEAL_MIN_LEFT_S: no reuse
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        n = len(world.sts.requests)
+        world.kube.delete(NAMESPACE, SECRET)
+        run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 5, "healed")
+        assert len(world.sts.requests) == n + 1, "a new exchange, not the old token"
+    finally:
+        res = run.stop()
+    assert any("a new refresh takes over" in l for l in res.lines()), res
+
+
+def test_watch_reestablished_after_end_and_410(regcred, world):
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        world.kube.end_watches()
+        _started(world, run, 2)
+        world.kube.compacted = 10 ** 9
+        world.kube.end_watches()
+        run.wait_for(lambda: any(w[2] == "" for w in world.kube.watches), 10,
+                     "a watch from now after 410 Gone")
+        _started(world, run, len(world.kube.watches))
+        time.sleep(0.5)
+        patches = len(_patches(world))
+        world.kube.delete(NAMESPACE, SECRET)
+        run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 5,
+                     "healed after the restarts")
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    assert len(_patches(world)) == patches + 1
+
+
+def test_watch_forbidden_backs_off_refresh_still_works(regcred, world):
+    world.kube.watch_allowed = False
+    run = world.start(regcred, world.args("run"))
+    try:
+        run.wait_for(lambda: len(world.kube.watches) >= 2 or any(
+            "cannot watch" in l for l in run.lines()), 10, "a refused watch")
+        time.sleep(2.5)
+        n = sum("cannot watch" in l for l in run.lines())
+        assert 1 <= n <= 3, f"backoff between refused watches ({n} in ~3 s)"
+    finally:
+        res = run.stop()
+    assert any("the Role needs watch on this Secret" in l for l in res.lines())
+    assert world.kube.get(NAMESPACE, SECRET) is not None
+
+
+def test_three_namespaces_one_forbidden_others_healed(regcred, world):
+    world.kube.namespaces |= {"team-a", "team-b", "team-c"}
+    world.kube.forbidden = {"team-b"}
+    run = world.start(regcred, world.args("run", namespace=["team-a", "team-b", "team-c"]))
+    try:
+        _started(world, run, 2)
+        world.kube.delete("team-c", SECRET)
+        run.wait_for(lambda: world.kube.get("team-c", SECRET) is not None, 5, "healed")
+        assert any("next refresh in 10 s" in l for l in run.lines()), "exit-4 class: backoff"
+    finally:
+        res = run.stop()
+    assert {w[0] for w in world.kube.watches} == {"team-a", "team-c"}
