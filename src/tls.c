@@ -451,11 +451,14 @@ tls_conn_init(struct tls_conn *c)
 	c->fd = -1;
 }
 
+/* A connection never opened is left alone: zeroing it would make its
+ * pages resident (one per namespace's watch, most never used). */
 void
 tls_conn_close(struct tls_conn *c)
 {
-	if (c->open)
-		close(c->fd);
+	if (!c->open)
+		return;
+	close(c->fd);
 	explicit_bzero(c, sizeof(*c));
 	c->fd = -1;
 }

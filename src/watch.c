@@ -53,13 +53,15 @@ watch_request(const struct watch *w, const struct kube_target *t,
 	    &r, e);
 }
 
+/* Touches nothing of a watch never opened (its pages stay untouched). */
 void
 watch_close(struct watch *w)
 {
 	tls_conn_close(&w->conn);
-	explicit_bzero(w->buf, w->resp.bodylen < sizeof(w->buf) ?
-	    w->resp.bodylen : sizeof(w->buf));
-	memset(&w->resp, 0, sizeof(w->resp));
+	if (w->resp.bodylen > 0)
+		explicit_bzero(w->buf, w->resp.bodylen < sizeof(w->buf) ?
+		    w->resp.bodylen : sizeof(w->buf));
+	w->resp.bodylen = 0;
 	w->open = 0;
 }
 
