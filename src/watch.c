@@ -144,6 +144,7 @@ watch_event_parse(const char *line, size_t len, const char *name,
 {
 	static struct json	j;
 	char			type[16], got[NAME_MAX_REGCRED + 1];
+	char			q[LOG_QUOTE_MAX + 8];
 	size_t			n;
 	int			obj, md, found;
 
@@ -158,8 +159,10 @@ watch_event_parse(const char *line, size_t len, const char *name,
 		    "object");
 	if (strcmp(type, "ERROR") == 0)
 		return watch_error_event(&j, obj, ev, e);
-	if (watch_type_parse(type, &ev->type) != 0)
-		return err_set(e, "watch event of unknown type \"%s\"", type);
+	if (watch_type_parse(type, &ev->type) != 0) {
+		log_quote(q, sizeof(q), type, n);
+		return err_set(e, "watch event of unknown type \"%s\"", q);
+	}
 	if ((found = json_find(&j, obj, "metadata", &md, e)) != 1 ||
 	    json_get_string(&j, md, "resourceVersion", ev->rv, sizeof(ev->rv),
 	    &n, NULL, e) != 0)
@@ -169,9 +172,11 @@ watch_event_parse(const char *line, size_t len, const char *name,
 	if (json_get_string(&j, md, "name", got, sizeof(got), &n, NULL,
 	    e) != 0)
 		return err_prefix(e, "watch event metadata");
-	if (strcmp(got, name) != 0)
+	if (strcmp(got, name) != 0) {
+		log_quote(q, sizeof(q), got, n);
 		return err_set(e, "watch event for \"%s\", not the Secret \"%s\"",
-		    got, name);
+		    q, name);
+	}
 	return 0;
 }
 
