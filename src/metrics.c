@@ -28,6 +28,8 @@
 #include "state.h"
 
 #define METRICS_BACKLOG		16	/* connections waiting for a slot */
+#define METRICS_PAUSE_MS	250	/* after accept failed for want of
+					   descriptors or memory */
 #define METRICS_PORT_MAX	65535
 
 _Static_assert(METRICS_RESPONSE_MAX > METRICS_HEAD_MAX,
@@ -143,6 +145,7 @@ metrics_init(struct metrics *m)
 	size_t	i;
 
 	m->fd = -1;
+	m->pause_ms = 0;
 	for (i = 0; i < METRICS_CONNS_MAX; i++) {
 		m->c[i].fd = -1;
 		m->c[i].phase = METRICS_FREE;
@@ -205,7 +208,7 @@ metrics_pollfds(const struct metrics *m, struct pollfd *p, size_t cap)
 		return 0;
 	for (i = 0; i < METRICS_CONNS_MAX; i++)
 		slot |= m->c[i].phase == METRICS_FREE;
-	if (slot && n < cap) {		/* else new ones wait in the backlog */
+	if (slot && m->pause_ms == 0 && n < cap) {		/* else new ones wait in the backlog */
 		p[n].fd = m->fd;
 		p[n].events = POLLIN;
 		p[n++].revents = 0;
@@ -226,6 +229,8 @@ metrics_timeout(const struct metrics *m, int64_t now_ms)
 	int64_t	best = -1, left;
 	size_t	i;
 
+	if (m->pause_ms != 0)
+		best = m->pause_ms > now_ms ? m->pause_ms - now_ms : 0;
 	for (i = 0; i < METRICS_CONNS_MAX; i++) {
 		if (m->c[i].phase == METRICS_FREE)
 			continue;
@@ -323,8 +328,6 @@ metrics_drain(struct metrics_conn *c)
 {
 	c->inlen = 0;
 	(void)metrics_recv(c);
-	if (c->phase == METRICS_DRAIN)
-		c->inlen = 0;
 }
 
 static void
@@ -353,8 +356,11 @@ metrics_accept(struct metrics *m, const struct state *s, int64_t now_ms)
 		if (c->phase != METRICS_FREE)
 			continue;
 		fd = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE ||
+		    errno == ENOBUFS || errno == ENOMEM))
+			m->pause_ms = now_ms + METRICS_PAUSE_MS;
 		if (fd < 0)
-			return;		/* none waits (or none can be had) */
+			return;		/* none waits, or none can be had */
 		c->fd = fd;
 		c->phase = METRICS_READ;
 		c->inlen = 0;
@@ -388,6 +394,8 @@ metrics_serve(struct metrics *m, const struct pollfd *p, size_t n,
 		if (m->c[k].phase != METRICS_FREE &&
 		    now_ms >= m->c[k].deadline_ms)
 			metrics_drop(&m->c[k]);
+	if (m->pause_ms != 0 && now_ms >= m->pause_ms)
+		m->pause_ms = 0;		/* polled again from now on */
 	if (listener)			/* after: no fd is reused mid-loop */
 		metrics_accept(m, s, now_ms);
 }

@@ -62,8 +62,14 @@ struct metrics_conn {
 
 struct metrics {
 	int			fd;		/* listener; -1 when off */
+	int64_t			pause_ms;	/* accept failed (EMFILE...):
+						   not polled until then */
 	struct metrics_conn	c[METRICS_CONNS_MAX];
 };
+
+/* The most descriptors metrics_pollfds gives: the listener and each
+ * connection. */
+#define METRICS_POLLFDS		(1 + METRICS_CONNS_MAX)
 
 /*
  * "HOST:PORT" or "[V6]:PORT" with a numeric address (no resolver) and a
@@ -80,7 +86,9 @@ int	metrics_open(struct metrics *m, const char *hostport, struct err *e);
 int	metrics_port(const struct metrics *m);
 
 /* The descriptors to poll, with their events; returns how many (at most
- * 1 + METRICS_CONNS_MAX; fewer when cap is smaller). */
+ * METRICS_POLLFDS; fewer when cap is smaller). The listener is left out
+ * while every slot is taken, and for a moment after accept failed for
+ * want of descriptors or memory (so that poll does not spin). */
 size_t	metrics_pollfds(const struct metrics *m, struct pollfd *p, size_t cap);
 /* Milliseconds until the earliest connection deadline (0 when one has
  * passed), -1 when there is none: the longest the caller may poll. */

@@ -7,6 +7,7 @@
  * over the cap, a silent client dropped at its deadline while others are
  * served, two clients interleaved, more clients than slots.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -310,7 +311,7 @@ test_addr(void **state)
 static void
 step(void)
 {
-	struct pollfd	p[1 + METRICS_CONNS_MAX];
+	struct pollfd	p[METRICS_POLLFDS];
 	size_t		n;
 	int64_t		t0 = dial_now_ms(), took;
 	int		to = metrics_timeout(&m, t0);
@@ -544,6 +545,37 @@ test_live_slots_full(void **state)
 	assert_true(slowest < 100);
 }
 
+/* Out of descriptors: accept fails, the listener rests a moment (poll
+ * does not spin on it), then the waiting client is served. */
+static void
+test_live_out_of_fds(void **state)
+{
+	struct rlimit	old, low;
+	struct pollfd	p[METRICS_POLLFDS];
+	int		fd, next;
+	int64_t		t0;
+
+	(void)state;
+	fd = client();
+	put(fd, REQ("/healthz"), strlen(REQ("/healthz")));
+	next = dup(0);
+	assert_true(next >= 0);
+	close(next);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)next;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	t0 = dial_now_ms();
+	step();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(metrics_pollfds(&m, p, METRICS_POLLFDS), 0);
+	assert_true(metrics_timeout(&m, dial_now_ms()) > 0);
+	assert_true(collect(fd, out, sizeof(out), 3000) > 0);
+	assert_string_equal(strstr(out, "\r\n\r\n"), "\r\n\r\nok\n");
+	assert_true(dial_now_ms() - t0 >= 200);
+	close(fd);
+}
+
 static void
 test_open_errors(void **state)
 {
@@ -584,6 +616,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_live_two_clients,
 		    setup_listener, teardown_listener),
 		cmocka_unit_test_setup_teardown(test_live_slots_full,
+		    setup_listener, teardown_listener),
+		cmocka_unit_test_setup_teardown(test_live_out_of_fds,
 		    setup_listener, teardown_listener),
 		cmocka_unit_test_setup_teardown(test_open_errors,
 		    setup_listener, teardown_listener),
