@@ -323,7 +323,7 @@ def test_metrics_silent_client_does_not_block(served):
     idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(2)]
     t0 = time.monotonic()
     assert split(s.get(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))[2] == b"ok\n"
-    assert time.monotonic() - t0 < 1.0
+    assert time.monotonic() - t0 < 1.5     # not after the idle ones' 2 s
     for c in idle:
         c.settimeout(5)
         assert c.recv(10) == b""      # closed after METRICS_TIMEOUT_MS

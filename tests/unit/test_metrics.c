@@ -40,6 +40,11 @@ static char		out[METRICS_RESPONSE_MAX + 1];
 static char		big[METRICS_REQUEST_MAX + 1024];
 static int64_t		slowest;	/* longest poll-and-serve step, ms */
 
+/* A step polls at most 10 ms and serves without waiting: anything near
+ * METRICS_TIMEOUT_MS would mean it waited for a client (the bound leaves
+ * room for a loaded machine). */
+#define STEP_MAX_MS	(METRICS_TIMEOUT_MS / 4)
+
 static const char BODY[] =
 "# HELP regcred_token_expiry_timestamp_seconds Expiry of the token in each "
     "namespace's Secret (Unix seconds, 0: none applied yet).\n"
@@ -438,7 +443,7 @@ test_live_routes(void **state)
 	assert_true(ask("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n",
 	    13) > 0);
 	assert_true(strncmp(out, "HTTP/1.1 400 ", 13) == 0);
-	assert_true(slowest < 100);
+	assert_true(slowest < STEP_MAX_MS);
 }
 
 /* Over METRICS_REQUEST_MAX without an end: 400, and the rest the client
@@ -478,13 +483,13 @@ test_live_silent_client(void **state)
 	t0 = dial_now_ms();
 	pump(100);
 	assert_true(ask(REQ("/healthz"), strlen(REQ("/healthz"))) > 0);
-	assert_true(dial_now_ms() - t0 < 1000);
+	assert_true(dial_now_ms() - t0 < METRICS_TIMEOUT_MS / 2);
 	r = collect(idle, out, sizeof(out), METRICS_TIMEOUT_MS + 1500);
 	took = dial_now_ms() - t0;
 	assert_int_equal(r, 0);			/* closed, nothing said */
 	assert_true(took >= METRICS_TIMEOUT_MS - 50);
-	assert_true(took < METRICS_TIMEOUT_MS + 500);
-	assert_true(slowest < 100);
+	assert_true(took < METRICS_TIMEOUT_MS + 1000);
+	assert_true(slowest < STEP_MAX_MS);
 	close(idle);
 	/* half a request, then silence: the same */
 	idle = client();
@@ -492,7 +497,7 @@ test_live_silent_client(void **state)
 	t0 = dial_now_ms();
 	r = collect(idle, out, sizeof(out), METRICS_TIMEOUT_MS + 1500);
 	assert_int_equal(r, 0);
-	assert_true(dial_now_ms() - t0 < METRICS_TIMEOUT_MS + 500);
+	assert_true(dial_now_ms() - t0 < METRICS_TIMEOUT_MS + 1000);
 	close(idle);
 }
 
@@ -542,7 +547,7 @@ test_live_slots_full(void **state)
 	for (i = 0; i < METRICS_CONNS_MAX; i++)
 		close(idle[i]);
 	close(late);
-	assert_true(slowest < 100);
+	assert_true(slowest < STEP_MAX_MS);
 }
 
 /* Out of descriptors: accept fails, the listener rests a moment (poll
