@@ -454,7 +454,7 @@ py_deps() {
 	# the integration suite puts Azure IMDS and the cloud names in
 	# tinyproxy and squid: the real proxies of tests/integration/test_proxy.py
 	need_pkgs python3 openssl iproute2 util-linux mount tinyproxy squid curl
-	python3 -c 'import pytest, cryptography, azure.identity' 2>/dev/null &&
+	python3 -c 'import pytest, cryptography, azure.identity, prometheus_client' 2>/dev/null &&
 		return 0
 	need_pkgs python3-pip
 	python3 -m pip install -q -r tests/requirements.txt ||

@@ -22,6 +22,7 @@
 #include "file.h"
 #include "fmt.h"
 #include "http.h"
+#include "metrics.h"
 #include "proxy.h"
 
 #define SA_DIR_DEFAULT	"/var/run/secrets/kubernetes.io/serviceaccount"
@@ -33,6 +34,10 @@ const char config_usage[] =
 "regcred run     [options]   the same, again at half of each token's lifetime,\n"
 "                            until SIGTERM\n"
 "regcred token   [options]   exchange, print only the access token on stdout\n"
+"regcred status  --status-file PATH [--max-age S]\n"
+"                            exit 0 when the last success is recent and every\n"
+"                            Secret's token has more than 10 minutes left, else\n"
+"                            1 with a one-line reason (an exec probe)\n"
 "regcred version             version, git commit, compiler, musl, BearSSL, jsmn\n"
 "regcred --help              (also -h and `regcred help`)\n"
 "  --credential-config PATH  external_account JSON (default $GOOGLE_APPLICATION_CREDENTIALS)\n"
@@ -66,13 +71,21 @@ const char config_usage[] =
 "                            --proxy '' turns it off\n"
 "  --no-proxy LIST           hosts, domains, IPs, CIDRs to reach directly\n"
 "                            ($no_proxy, $NO_PROXY)\n"
+"Status and metrics:\n"
+"  --status-file PATH        JSON record of every attempt, replaced atomically\n"
+"                            (written by a long-running run, read by status)\n"
+"  --max-age SECONDS         status: the last success may be this old (default\n"
+"                            3600, one default token lifetime; at most 604800)\n"
+"  --metrics-addr HOST:PORT  serve GET /metrics and /healthz on this numeric\n"
+"                            address (0.0.0.0:9090, [::]:9090); off by default\n"
 "\n"
 "Each option may also be set as REGCRED_<NAME> (upper-case, dashes to\n"
 "underscores, e.g. REGCRED_KUBE_SA_DIR; REGCRED_REGISTRY=a,b is a\n"
 "comma-separated list); a flag wins over its variable, which wins over\n"
 "the standard variable named in parentheses.\n"
 "Exit codes: 0 ok, 2 usage/config, 3 identity (token file, URL source,\n"
-"Entra ID, STS, IAM), 4 Kubernetes\n";
+"Entra ID, STS, IAM), 4 Kubernetes\n"
+"regcred status exits 0 healthy, 1 unhealthy (the reason on stderr), 2 usage\n";
 
 /* ---- command line and environment ------------------------------------ */
 
@@ -82,6 +95,7 @@ enum opt_id {
 	OPT_KUBE_API, OPT_SERVER_NAME, OPT_CA_FILE, OPT_NO_ROOTS,
 	OPT_TIMEOUT, OPT_LOG_FORMAT, OPT_AZ_CLIENT, OPT_AZ_TENANT,
 	OPT_AZ_TOKEN_FILE, OPT_AZ_AUTHORITY, OPT_PROXY, OPT_NO_PROXY,
+	OPT_STATUS_FILE, OPT_METRICS_ADDR, OPT_MAX_AGE,
 	OPT_COUNT
 };
 
@@ -149,6 +163,11 @@ static const struct opt_def config_opts[OPT_COUNT] = {
 	    "HTTPS_PROXY", proxy, "URL_MAX"),
 	[OPT_NO_PROXY] = OPT_STD2("--no-proxy", "REGCRED_NO_PROXY", "no_proxy",
 	    "NO_PROXY", no_proxy, "NO_PROXY_MAX"),
+	[OPT_STATUS_FILE] = OPT_STR("--status-file", "REGCRED_STATUS_FILE",
+	    status_file, "PATH_MAX_REGCRED"),
+	[OPT_METRICS_ADDR] = OPT_STR("--metrics-addr", "REGCRED_METRICS_ADDR",
+	    metrics_addr, "METRICS_ADDR_MAX"),
+	[OPT_MAX_AGE] = { "--max-age", "REGCRED_MAX_AGE", "", "", "", 1, 0, 0 },
 };
 #pragma GCC diagnostic pop
 
@@ -456,6 +475,45 @@ config_proxy(struct config *c, const char *v, const char *src,
 	return config_copy(c, &config_opts[OPT_PROXY], v, src, e);
 }
 
+/* ---- the status file and metrics ------------------------------------ */
+
+static int
+config_max_age(struct config *c, const char *v, const char *src,
+    struct err *e)
+{
+	size_t	i;
+	long	n = 0;
+
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9' || i >= 7)
+			break;
+		n = n * 10 + (v[i] - '0');
+	}
+	if (i == 0 || v[i] != '\0' || n < 1 || n > STATUS_MAX_AGE_MAX_S)
+		return err_set(e, "%s must be a whole number of seconds from "
+		    "1 to %d", src, STATUS_MAX_AGE_MAX_S);
+	c->max_age_s = (int)n;
+	return 0;
+}
+
+/* A numeric HOST:PORT that metrics_open will take, port not 0. */
+static int
+config_metrics_addr(struct config *c, const char *v, const char *src,
+    struct err *e)
+{
+	struct sockaddr_storage	sa;
+	socklen_t		len;
+	const char		*port;
+
+	if (metrics_addr_parse(v, &sa, &len, e) != 0)
+		return err_prefix(e, "%s", src);
+	port = strrchr(v, ':') + 1;	/* parsed: there is one, then digits */
+	if (strspn(port, "0") == strlen(port))
+		return err_set(e, "%s: \"%s\": the port must be 1 to 65535",
+		    src, v);
+	return config_copy(c, &config_opts[OPT_METRICS_ADDR], v, src, e);
+}
+
 /* Azure client and tenant IDs: GUIDs, or a tenant's domain name. */
 static int
 config_azure_id_ok(const char *v)
@@ -540,6 +598,10 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 		return config_kube_api(c, v, src, e);
 	case OPT_PROXY:
 		return config_proxy(c, v, src, e);
+	case OPT_MAX_AGE:
+		return config_max_age(c, v, src, e);
+	case OPT_METRICS_ADDR:
+		return config_metrics_addr(c, v, src, e);
 	default:
 		break;
 	}
@@ -700,6 +762,9 @@ config_cmd_name(enum cmd cmd)
 static int
 config_needs(const struct config *c, struct err *e)
 {
+	if (c->cmd == CMD_STATUS)
+		return c->status_file[0] != '\0' ? 0 : err_set(e, "status "
+		    "needs --status-file (or REGCRED_STATUS_FILE)");
 	if (c->credential_config[0] == '\0')
 		return err_set(e, "no credential config: pass "
 		    "--credential-config or set REGCRED_CREDENTIAL_CONFIG or "
@@ -725,7 +790,7 @@ config_command(struct config *c, int argc, char **argv, struct err *e)
 
 	if (argc < 2)
 		return err_set(e, "no command given (want refresh, run, token, "
-		    "version or help; see regcred --help)");
+		    "status, version or help; see regcred --help)");
 	cmd = argv[1];
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "help") == 0 ||
 	    config_is_help(cmd)) {
@@ -746,9 +811,11 @@ config_command(struct config *c, int argc, char **argv, struct err *e)
 		c->cmd = CMD_RUN;
 	else if (strcmp(cmd, "token") == 0)
 		c->cmd = CMD_TOKEN;
+	else if (strcmp(cmd, "status") == 0)
+		c->cmd = CMD_STATUS;
 	else
 		return err_set(e, "unknown command \"%.64s\" (want refresh, "
-		    "run, token, version or help)", cmd);
+		    "run, token, status, version or help)", cmd);
 	return 0;
 }
 
@@ -762,6 +829,7 @@ config_parse(struct config *c, int argc, char **argv, struct err *e)
 	memset(&r, 0, sizeof(r));
 	memcpy(c->kube_sa_dir, SA_DIR_DEFAULT, sizeof(SA_DIR_DEFAULT));
 	c->timeout_s = TIMEOUT_DEFAULT_S;
+	c->max_age_s = STATUS_MAX_AGE_S;
 	c->log_format = LOG_TEXT;
 	if ((rc = config_command(c, argc, argv, e)) != 0)
 		return rc == 1 ? 0 : -1;

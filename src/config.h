@@ -11,7 +11,8 @@
 #include "limits.h"
 #include "log.h"
 
-enum cmd { CMD_REFRESH, CMD_RUN, CMD_TOKEN, CMD_VERSION, CMD_HELP };
+enum cmd { CMD_REFRESH, CMD_RUN, CMD_TOKEN, CMD_VERSION, CMD_HELP,
+    CMD_STATUS };
 
 /* The Entra ID hop's settings (flags, REGCRED_AZURE_*, AZURE_*). */
 struct azure {
@@ -42,16 +43,22 @@ struct config {
 	struct azure	az;
 	char		proxy[URL_MAX];		/* "" = none (or turned off) */
 	char		no_proxy[NO_PROXY_MAX];
+	/* the status file and metrics (issue 10) */
+	char		status_file[PATH_MAX_REGCRED];	/* "" = none */
+	char		metrics_addr[METRICS_ADDR_MAX];	/* "" = off */
+	int		max_age_s;		/* regcred status --max-age */
 };
 
 /*
  * Parses argv (argv[1] is the command) and REGCRED_* variables (read
  * with getenv; a flag wins over its variable). Checks what the command
- * needs: refresh needs --secret and at least one --registry; a
+ * needs: refresh needs --secret and at least one --registry, status
+ * only --status-file (no credential config); otherwise a
  * credential config path must come from the flag, REGCRED_CREDENTIAL_CONFIG
  * or GOOGLE_APPLICATION_CREDENTIALS. Values are validated (registry is a
  * host[:port], secret/namespace are DNS-1123 names, timeout 1..3600,
- * --no-embedded-roots needs --ca-file; Azure IDs are letters, digits,
+ * --no-embedded-roots needs --ca-file; --metrics-addr is a numeric
+ * HOST:PORT, --max-age 1..STATUS_MAX_AGE_MAX_S; Azure IDs are letters, digits,
  * '-' and '.'; the authority host is normalised as azure-identity does).
  */
 int	config_parse(struct config *c, int argc, char **argv, struct err *e);

@@ -26,6 +26,8 @@ file_limit_name(size_t cap)
 		return "CA_FILE_MAX";
 	if (cap == TOKEN_MAX || cap == TOKEN_MAX + 1)
 		return "TOKEN_MAX";
+	if (cap == STATUS_MAX || cap == STATUS_MAX + 1)
+		return "STATUS_MAX";
 	return "buffer size";
 }
 

@@ -52,7 +52,8 @@
 /* A form with one token percent-encoded at worst (3 bytes a byte). */
 #define FORM_MAX		(3 * TOKEN_MAX + 4096)
 
-#define JSON_TOKENS_MAX		1024	/* jsmn tokens in one document */
+#define JSON_TOKENS_MAX		2048	/* jsmn tokens in one document (a
+					   full status file: STATUS_TOKENS) */
 #define JSON_DEPTH_MAX		32	/* nesting of objects and arrays */
 
 /* Request line and headers (a Bearer token, a path of URL_MAX) and the
@@ -101,10 +102,52 @@
 #define RUN_STOP_GRACE_MS	500	/* run: a child this slow to end on
 					   SIGTERM gets SIGKILL */
 
+/*
+ * The status file (status.c). Its strings come from struct state: names of
+ * NAME_MAX_REGCRED, errors of ERR_MSG_MAX; the escaping writer turns a
+ * byte into at most 6 (\u00XX, \ufffd). Per namespace: those, two
+ * 20-digit integers and the keys.
+ */
+#define STATUS_NS_MAX		(6 * (NAME_MAX_REGCRED + ERR_MSG_MAX) + 128)
+/* every namespace, and the top level (one more such entry's worth) */
+#define STATUS_MAX		((NAMESPACE_MAX + 1) * STATUS_NS_MAX + 256)
+/* Its JSON tokens: 9 a namespace ({} and four members), the top-level
+ * object with nine members, the array. */
+#define STATUS_TOKENS		(9 * NAMESPACE_MAX + 20)
+/* A string read back from it: \ufffd (one written byte) decodes to 3. */
+#define STATUS_TEXT_MAX		(3 * ERR_MSG_MAX)
+#define STATUS_MIN_LEFT_S	600	/* regcred status: a token must have
+					   more than this left */
+#define STATUS_MAX_AGE_S	3600	/* --max-age default: one default
+					   token lifetime */
+#define STATUS_MAX_AGE_MAX_S	604800	/* --max-age at most: a week */
+
+/*
+ * The metrics listener (metrics.c): connections served at once, one
+ * request's line and headers (a Prometheus scrape sends about 400 bytes),
+ * the deadline for a whole exchange, and one response: the fixed families
+ * and one expiry line a namespace, label values escaped at 2 bytes a
+ * byte.
+ */
+#define METRICS_CONNS_MAX	4
+#define METRICS_REQUEST_MAX	4096
+#define METRICS_TIMEOUT_MS	2000
+#define METRICS_HEAD_MAX	256	/* status line and headers we send */
+#define METRICS_LINE_MAX	(2 * (2 * (NAME_MAX_REGCRED + 1)) + 96)
+#define METRICS_RESPONSE_MAX	(METRICS_HEAD_MAX + 2048 + \
+				    NAMESPACE_MAX * METRICS_LINE_MAX)
+#define METRICS_ADDR_MAX	64	/* "[v6]:port" with its NUL */
+
 _Static_assert(FORM_MAX <= HTTP_REQUEST_MAX, "a form fits a request");
 _Static_assert(APPLY_DOC_MAX + TOKEN_MAX <= HTTP_REQUEST_MAX,
     "the apply document and its Bearer header fit a request");
 _Static_assert(DOCKERCFG_MAX >= REGISTRY_MAX * (TOKEN_MAX +
     B64_LEN(DOCKER_AUTH_MAX)), "every registry's token and auth fit");
+_Static_assert(STATUS_TOKENS <= JSON_TOKENS_MAX,
+    "a status file with NAMESPACE_MAX namespaces parses");
+_Static_assert(STATUS_MAX >= NAMESPACE_MAX * STATUS_NS_MAX + STATUS_NS_MAX,
+    "every namespace's entry and the top level fit a status file");
+_Static_assert(METRICS_RESPONSE_MAX >= METRICS_HEAD_MAX +
+    NAMESPACE_MAX * METRICS_LINE_MAX, "an expiry line a namespace fits");
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Hardens the process, parses the configuration, and hands over: to
  * refresh.c for `refresh` and `token` (one refresh), to run.c for `run`
- * (a refresh at half of each token's lifetime, until a signal). Arms the
+ * (a refresh at half of each token's lifetime, until a signal), to
+ * status.c for `status` (the exec probe's verdict). Arms the
  * watchdog for a one-shot refresh. The only place that exits; maps
  * nothing itself (refresh.c returns the exit code: 2 usage/config, 3
  * identity, 4 Kubernetes).
@@ -14,19 +15,25 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "anchors.h"
 #include "buildinfo.h"
 #include "config.h"
+#include "file.h"
 #include "log.h"
 #include "refresh.h"
 #include "run.h"
+#include "status.h"
+
+#define EXIT_UNHEALTHY	1	/* regcred status */
 
 static struct config		C;
 static struct refresh_result	M_res;
 static struct run		M_run;
 static volatile sig_atomic_t	M_json;	/* log format, for the watchdog */
+static char			M_status[STATUS_MAX + 1];	/* regcred status */
 
 #if defined(__SANITIZE_ADDRESS__)
 /*
@@ -126,6 +133,37 @@ main_version(void)
 }
 
 /*
+ * regcred status: judges the status file (an exec probe). Healthy: the
+ * summary on stdout, 0; else the reason on stderr, one line, 1. A file
+ * that cannot be read is unhealthy too (it is written after the first
+ * attempt). No watchdog: it only reads one file, and the probe's
+ * timeoutSeconds bounds it.
+ */
+static int
+main_status(void)
+{
+	struct err	e;
+	char		reason[LOG_LINE_MAX];
+	size_t		len;
+
+	if (file_read(C.status_file, M_status, sizeof(M_status), &len,
+	    "status file", &e) != 0) {
+		log_error("status", &e);
+		return EXIT_UNHEALTHY;
+	}
+	if (status_check(M_status, len, (int64_t)time(NULL), C.max_age_s,
+	    reason, sizeof(reason)) != 0) {
+		err_set(&e, "%s", reason);
+		log_error("status", &e);
+		return EXIT_UNHEALTHY;
+	}
+	log_redact(reason, sizeof(reason));
+	fputs(reason, stdout);
+	fputs("\n", stdout);
+	return 0;
+}
+
+/*
  * Before anything else: no core file and no ptrace by the same user (a
  * dump would hold every token), and a write to a closed pipe is EPIPE,
  * reported, never death by SIGPIPE.
@@ -161,6 +199,8 @@ main(int argc, char **argv)
 		main_version();
 		return 0;
 	}
+	if (C.cmd == CMD_STATUS)
+		return main_status();
 	if (C.cmd == CMD_RUN)
 		return run_main(&M_run, &C, &main_hooks);
 	/* armed before anything can block: getrandom before the pool is

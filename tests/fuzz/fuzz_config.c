@@ -6,10 +6,12 @@
  * unset before each input); every other string is an argument, after
  * argv[0] = "regcred".
  * Properties: an accepted configuration has what its command needs
- * (credential config; refresh: a secret and a registry), values that
+ * (credential config; refresh and run: a secret and a registry; status:
+ * a status file and nothing else), values that
  * passed their checks (registries host[:port] without scheme, path or
  * spaces; Secret and namespace names in lowercase DNS form; timeout
- * 1..3600; Azure IDs; an https authority without a trailing '/'),
+ * 1..3600; Azure IDs; an https authority without a trailing '/'; a
+ * numeric metrics address; --max-age 1..604800),
  * --no-embedded-roots only with --ca-file, every string NUL-terminated
  * in its buffer, and a --secret=V flag winning over REGCRED_SECRET.
  */
@@ -20,6 +22,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "http.h"
+#include "metrics.h"
 
 #define ARGS_MAX	64
 #define TERMINATED(f)	(strnlen((f), sizeof(f)) < sizeof(f))
@@ -33,6 +36,7 @@ static const char *const vars[] = {
 	"REGCRED_AZURE_TENANT_ID", "AZURE_TENANT_ID",
 	"REGCRED_AZURE_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE",
 	"REGCRED_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST",
+	"REGCRED_STATUS_FILE", "REGCRED_MAX_AGE", "REGCRED_METRICS_ADDR",
 };
 #define NVARS	(sizeof(vars) / sizeof(vars[0]))
 
@@ -66,6 +70,35 @@ only(const char *s, const char *set)
 	return strspn(s, set) == strlen(s);
 }
 
+/* The status file and metrics options (status needs only the file). */
+static void
+check_status(void)
+{
+	struct sockaddr_storage	sa;
+	socklen_t		len;
+	struct err		e;
+
+	FUZZ_CHECK(TERMINATED(c.status_file) && TERMINATED(c.metrics_addr));
+	FUZZ_CHECK(c.max_age_s >= 1 && c.max_age_s <= 604800);
+	FUZZ_CHECK(c.metrics_addr[0] == '\0' ||
+	    metrics_addr_parse(c.metrics_addr, &sa, &len, &e) == 0);
+	FUZZ_CHECK(c.cmd != CMD_STATUS || c.status_file[0] != '\0');
+}
+
+static void
+check_namespaces(void)
+{
+	size_t	i;
+
+	FUZZ_CHECK(c.nnamespace <= NAMESPACE_MAX);
+	for (i = 0; i < c.nnamespace; i++) {
+		FUZZ_CHECK(TERMINATED(c.namespace[i]));
+		FUZZ_CHECK(only(c.namespace[i],
+		    "abcdefghijklmnopqrstuvwxyz0123456789-"));
+		FUZZ_CHECK(strlen(c.namespace[i]) <= 63);
+	}
+}
+
 static void
 check_config(int argc, char **argv)
 {
@@ -75,16 +108,20 @@ check_config(int argc, char **argv)
 	int		k;
 
 	FUZZ_CHECK(TERMINATED(c.credential_config) && TERMINATED(c.secret) &&
-	    TERMINATED(c.namespace) && TERMINATED(c.kube_sa_dir) &&
+	    TERMINATED(c.kube_sa_dir) &&
 	    TERMINATED(c.kube_api) && TERMINATED(c.kube_server_name) &&
 	    TERMINATED(c.ca_file) && TERMINATED(c.az.client_id) &&
 	    TERMINATED(c.az.tenant_id) && TERMINATED(c.az.token_file) &&
 	    TERMINATED(c.az.authority));
 	if (c.cmd == CMD_VERSION || c.cmd == CMD_HELP)
 		return;
-	FUZZ_CHECK(c.cmd == CMD_REFRESH || c.cmd == CMD_TOKEN);
-	FUZZ_CHECK(c.credential_config[0] != '\0');
-	FUZZ_CHECK(c.cmd != CMD_REFRESH || (c.secret[0] && c.nregistry > 0));
+	FUZZ_CHECK(c.cmd == CMD_REFRESH || c.cmd == CMD_RUN ||
+	    c.cmd == CMD_TOKEN || c.cmd == CMD_STATUS);
+	check_status();
+	check_namespaces();
+	FUZZ_CHECK(c.cmd == CMD_STATUS || c.credential_config[0] != '\0');
+	FUZZ_CHECK((c.cmd != CMD_REFRESH && c.cmd != CMD_RUN) ||
+	    (c.secret[0] && c.nregistry > 0));
 	FUZZ_CHECK(c.nregistry <= REGISTRY_MAX);
 	for (i = 0; i < c.nregistry; i++) {
 		FUZZ_CHECK(TERMINATED(c.registry[i]) && c.registry[i][0]);
@@ -92,8 +129,6 @@ check_config(int argc, char **argv)
 		FUZZ_CHECK(!fuzz_has_ctl(c.registry[i], strlen(c.registry[i]), 0));
 	}
 	FUZZ_CHECK(only(c.secret, "abcdefghijklmnopqrstuvwxyz0123456789-."));
-	FUZZ_CHECK(only(c.namespace, "abcdefghijklmnopqrstuvwxyz0123456789-"));
-	FUZZ_CHECK(strlen(c.namespace) <= 63);
 	FUZZ_CHECK(c.timeout_s >= 1 && c.timeout_s <= 3600);
 	FUZZ_CHECK(!c.no_embedded_roots || c.ca_file[0] != '\0');
 	FUZZ_CHECK(c.log_format == LOG_TEXT || c.log_format == LOG_JSON);

@@ -33,6 +33,7 @@ static const char *const test_envs[] = {
 	"REGCRED_AZURE_TENANT_ID", "REGCRED_AZURE_TOKEN_FILE",
 	"REGCRED_AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
 	"AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+	"REGCRED_STATUS_FILE", "REGCRED_METRICS_ADDR", "REGCRED_MAX_AGE",
 };
 
 static char	test_dir[64];
@@ -582,6 +583,8 @@ test_usage(void **state)
 		{ "--azure-tenant-id", "contoso.onmicrosoft.com" },
 		{ "--azure-token-file", "/t" },
 		{ "--azure-authority-host", "https://login.microsoftonline.us/" },
+		{ "--status-file", "/run/status.json" }, { "--max-age", "60" },
+		{ "--metrics-addr", "[::]:9090" },
 	};
 	size_t	i;
 
@@ -697,6 +700,77 @@ test_azure_authority(void **state)
 	assert_fails(parse(&c, &e, "token", "--credential-config=/c",
 	    "--azure-client-id", "x y", NULL), &e, "not a valid Azure client "
 	    "ID");
+}
+
+/* regcred status: --status-file only, no credential config. */
+static void
+test_status_command(void **state)
+{
+	struct config	c;
+	struct err	e;
+
+	(void)state;
+	assert_int_equal(parse(&c, &e, "status", "--status-file", "/s.json",
+	    NULL), 0);
+	assert_int_equal(c.cmd, CMD_STATUS);
+	assert_string_equal(c.status_file, "/s.json");
+	assert_int_equal(c.max_age_s, STATUS_MAX_AGE_S);
+	assert_int_equal(parse(&c, &e, "status", "--status-file=/s",
+	    "--max-age", "7200", NULL), 0);
+	assert_int_equal(c.max_age_s, 7200);
+	setenv("REGCRED_STATUS_FILE", "/env.json", 1);
+	setenv("REGCRED_MAX_AGE", "604800", 1);
+	assert_int_equal(parse(&c, &e, "status", NULL), 0);
+	assert_string_equal(c.status_file, "/env.json");
+	assert_int_equal(c.max_age_s, STATUS_MAX_AGE_MAX_S);
+	unsetenv("REGCRED_STATUS_FILE");
+	unsetenv("REGCRED_MAX_AGE");
+	assert_fails(parse(&c, &e, "status", NULL), &e, "--status-file");
+	assert_fails(parse(&c, &e, "status", "--status-file", "/s",
+	    "--max-age", "0", NULL), &e, "--max-age");
+	assert_fails(parse(&c, &e, "status", "--status-file", "/s",
+	    "--max-age", "604801", NULL), &e, "1 to 604800");
+	assert_fails(parse(&c, &e, "status", "--status-file", "/s",
+	    "--max-age", "1h", NULL), &e, "--max-age");
+	assert_fails(parse(&c, &e, "status", "--status-file", "/s", "x",
+	    NULL), &e, "unexpected argument");
+	assert_int_equal(parse(&c, &e, "status", "--help", NULL), 0);
+	assert_int_equal(c.cmd, CMD_HELP);
+}
+
+static void
+test_metrics_addr(void **state)
+{
+	static const char *const good[] = { "0.0.0.0:9090", "127.0.0.1:1",
+	    "[::]:9090", "[::1]:65535" };
+	static const char *const bad[] = { "localhost:9090", ":9090",
+	    "0.0.0.0", "127.0.0.1:0", "127.0.0.1:00", "[::1]:0", "::1:9090",
+	    "[::1]:65536", "10.0.0.1:http", "[fe80::1%eth0]:9090" };
+	struct config	c;
+	struct err	e;
+	char		arg[96];
+	size_t		i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(arg, sizeof(arg), "--metrics-addr=%s", good[i]);
+		if (parse(&c, &e, "token", "--credential-config=/x", arg,
+		    NULL) != 0)
+			fail_msg("%s refused: %s", good[i], e.msg);
+		assert_string_equal(c.metrics_addr, good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(arg, sizeof(arg), "--metrics-addr=%s", bad[i]);
+		assert_fails(parse(&c, &e, "token", "--credential-config=/x",
+		    arg, NULL), &e, "--metrics-addr");
+	}
+	setenv("REGCRED_METRICS_ADDR", "localhost:1", 1);
+	assert_fails(parse(&c, &e, "token", "--credential-config=/x", NULL), &e,
+	    "REGCRED_METRICS_ADDR");
+	unsetenv("REGCRED_METRICS_ADDR");
+	assert_int_equal(parse(&c, &e, "token", "--credential-config=/x",
+	    NULL), 0);
+	assert_string_equal(c.metrics_addr, "");
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -868,6 +942,8 @@ main(void)
 		cmocka_unit_test_setup(test_azure_precedence, env_clear),
 		cmocka_unit_test_setup(test_azure_authority, env_clear),
 		cmocka_unit_test_setup(test_kube_api, env_clear),
+		cmocka_unit_test_setup(test_status_command, env_clear),
+		cmocka_unit_test_setup(test_metrics_addr, env_clear),
 	};
 	const struct CMUnitTest files[] = {
 		cmocka_unit_test(test_read_ok),
