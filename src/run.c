@@ -8,6 +8,8 @@
  * sends its struct refresh_result up a pipe and exits: the parent never
  * holds a token), the record of what happened (struct state), and the
  * signals: SIGTERM or SIGINT stop the child and end the loop at once.
+ * After every attempt it writes the status file; between them it serves
+ * the metrics listener (metrics.c) from the same poll, never blocking.
  */
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -26,6 +28,7 @@
 #include "log.h"
 #include "refresh.h"
 #include "run.h"
+#include "status.h"
 
 static volatile sig_atomic_t	run_sigfd = -1;	/* the self-pipe's write end */
 
@@ -89,6 +92,7 @@ run_child(struct run *r, int wfd)
 
 	close(r->sigfd[0]);
 	close(r->sigfd[1]);
+	metrics_close(&r->metrics);	/* a fork keeps descriptors */
 	r->hooks->child_signals();
 	r->hooks->watchdog_arm(r->cfg->timeout_s);
 	code = refresh_begin(r->cfg, &r->res);
@@ -225,6 +229,19 @@ run_record(struct run *r, int code, const char *why)
 		s->last_error[0] = '\0';
 }
 
+/* --status-file after an attempt; a failure is logged, never fatal. */
+static void
+run_status(struct run *r)
+{
+	struct err	e;
+
+	if (r->cfg->status_file[0] == '\0')
+		return;
+	if (status_write(&r->st, r->cfg->status_file, r->status,
+	    sizeof(r->status), &e) != 0)
+		log_error("status", &e);
+}
+
 /* The child's whole result arrived: judge the refresh (it may go on
  * healing until the next one). */
 static void
@@ -234,6 +251,7 @@ run_result(struct run *r)
 	if (r->res.code != 0)
 		r->failures++;
 	run_record(r, r->res.code, r->res.error);
+	run_status(r);
 	run_schedule(r, r->res.code == 0);
 	memset(&r->res, 0, sizeof(r->res));	/* holds no token: tidy */
 }
@@ -269,6 +287,7 @@ run_reap(struct run *r)
 	log_info("run", "%s", why);
 	r->failures++;
 	run_record(r, code, why);
+	run_status(r);
 	run_schedule(r, 0);
 	memset(&r->res, 0, sizeof(r->res));
 }
@@ -339,33 +358,62 @@ run_stop(struct run *r)
 	memset(&r->res, 0, sizeof(r->res));
 }
 
+/* How long poll may sleep: until the next refresh (not while one is
+ * under way: its watchdog bounds it), or a metrics deadline. */
+static int
+run_timeout(const struct run *r)
+{
+	int64_t	t = -1, m;
+
+	if (r->child == 0 || r->reported) {
+		t = r->next_ms - dial_now_ms();
+		if (t < 0)
+			t = 0;
+	}
+	m = metrics_timeout(&r->metrics, dial_now_ms());
+	if (m >= 0 && (t < 0 || m < t))
+		t = m;
+	return t > INT32_MAX ? INT32_MAX : (int)t;
+}
+
 /* Waits for the next event; 1 when a signal says stop. */
 static int
 run_wait(struct run *r)
 {
-	struct pollfd	p[2];
-	nfds_t		n = 1;
-	int64_t		t;
+	struct pollfd	p[2 + METRICS_POLLFDS];
+	size_t		n = 1, nm;
 	char		buf[16];
+	int		child = -1;
 
 	p[0] = (struct pollfd){ r->sigfd[0], POLLIN, 0 };
-	if (r->child > 0)
+	if (r->child > 0) {
+		child = (int)n;
 		p[n++] = (struct pollfd){ r->resfd, POLLIN, 0 };
-	/* a refresh under way is waited for (its watchdog bounds it) */
-	t = r->child > 0 && !r->reported ? -1 : r->next_ms - dial_now_ms();
-	if (t > INT32_MAX)
-		t = INT32_MAX;
-	if (t == 0 || (t < 0 && (r->child == 0 || r->reported)))
-		return 0;
-	if (poll(p, n, t < 0 ? -1 : (int)t) < 0)
+	}
+	nm = metrics_pollfds(&r->metrics, p + n, METRICS_POLLFDS);
+	if (poll(p, (nfds_t)(n + nm), run_timeout(r)) < 0)
 		return 0;	/* EINTR: the self-pipe tells */
 	if (p[0].revents & POLLIN) {
 		while (read(r->sigfd[0], buf, sizeof(buf)) > 0)
 			;
 		return 1;
 	}
-	if (n > 1 && p[1].revents)
+	metrics_serve(&r->metrics, p + n, nm, &r->st, dial_now_ms());
+	if (child > 0 && p[child].revents)
 		run_read(r);
+	return 0;
+}
+
+/* The listener, when asked for: a failure to bind is exit 2 at once. */
+static int
+run_metrics(struct run *r, struct err *e)
+{
+	metrics_init(&r->metrics);
+	if (r->cfg->metrics_addr[0] == '\0')
+		return 0;
+	if (metrics_open(&r->metrics, r->cfg->metrics_addr, e) != 0)
+		return err_prefix(e, "--metrics-addr %s", r->cfg->metrics_addr);
+	log_info("run", "metrics on http://%s/metrics", r->cfg->metrics_addr);
 	return 0;
 }
 
@@ -380,7 +428,7 @@ run_main(struct run *r, const struct config *cfg, const struct run_hooks *h)
 	r->hooks = h;
 	r->resfd = -1;
 	memcpy(r->st.secret, cfg->secret, sizeof(r->st.secret));
-	if (run_signals(r, &e) != 0) {
+	if (run_signals(r, &e) != 0 || run_metrics(r, &e) != 0) {
 		log_error("run", &e);
 		return EXIT_USAGE;
 	}
@@ -402,5 +450,6 @@ run_main(struct run *r, const struct config *cfg, const struct run_hooks *h)
 	}
 	log_info("run", "stopping (signal)");
 	run_stop(r);
+	metrics_close(&r->metrics);
 	return 0;
 }

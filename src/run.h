@@ -2,7 +2,8 @@
  * run.h -- `regcred run`: a refresh now, then again at half of each
  * token's real lifetime (+-10 % jitter), failed refreshes retried with
  * backoff (RUN_BACKOFF_MIN_S doubling to RUN_BACKOFF_MAX_S), until
- * SIGTERM or SIGINT. Each refresh runs in a child process of its own,
+ * SIGTERM or SIGINT, writing --status-file after every attempt and
+ * serving --metrics-addr. Each refresh runs in a child process of its own,
  * which reads every file anew, locks itself down, reports, and then heals
  * (refresh.h) until the next refresh replaces it; the parent holds no
  * token.
@@ -15,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "metrics.h"
 #include "refresh.h"
 #include "state.h"
 
@@ -41,6 +43,9 @@ struct run {
 	unsigned		 failures;	/* in a row */
 	int			 reported;	/* the child's result is in: it
 						   is healing now */
+	struct metrics		 metrics;	/* --metrics-addr, or off */
+	char			 status[STATUS_MAX];	/* --status-file's
+						   document being written */
 };
 
 /*

@@ -3,6 +3,7 @@ after failures and recovers, re-reads its files, stops within 1 s on
 SIGTERM/SIGINT whether asleep or mid-request, and leaves no child behind."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -246,3 +247,101 @@ def test_three_namespaces_one_forbidden_others_healed(regcred, world):
     finally:
         res = run.stop()
     assert {w[0] for w in world.kube.watches} == {"team-a", "team-c"}
+
+
+# ---- probes and metrics ----------------------------------------------------------
+
+def _free_port():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _status(world, regcred, path, *extra):
+    return world.run(regcred, ["status", "--status-file", str(path)] + list(extra))
+
+
+def test_status_file_written_and_flips_when_refreshes_stop(regcred, world):
+    path = world.dir / "status.json"
+    world.kube.namespaces |= {"team-a"}
+    world.kube.forbidden = {"team-a"}
+    run = world.start(regcred, world.args("run", namespace=[NAMESPACE, "team-a"],
+                                          extra=["--status-file", str(path)]))
+    try:
+        run.wait_for(path.exists, 15, "the status file")
+        doc = json.loads(path.read_text())
+        ns = {n["name"]: n for n in doc["namespaces"]}
+        assert doc["secret"] == SECRET and doc["refresh_failed"] == 1
+        assert ns[NAMESPACE]["last_success"] > 0 and ns[NAMESPACE]["expiry"] > time.time() + 3000
+        assert ns["team-a"]["last_success"] == 0 and "HTTP 403" in ns["team-a"]["last_error"]
+        # the forbidden namespace never succeeded: unhealthy, named
+        res = _status(world, regcred, path)
+        assert res.rc == 1 and "team-a" in res.stderr, res
+    finally:
+        run.stop()
+
+
+def test_status_healthy_then_stale(regcred, world):
+    path = world.dir / "status.json"
+    run = world.start(regcred, world.args("run", extra=["--status-file", str(path)]))
+    try:
+        run.wait_for(path.exists, 15, "the status file")
+        res = _status(world, regcred, path, "--max-age", "2")
+        assert res.rc == 0, res
+    finally:
+        run.stop()
+    time.sleep(3)       # no refresh since: the last success ages
+    res = _status(world, regcred, path, "--max-age", "2")
+    assert res.rc == 1 and "ago" in res.stderr, res
+
+
+def test_metrics_served_while_running(regcred, world):
+    from prometheus_client.parser import text_string_to_metric_families
+    import urllib.request
+    port = _free_port()
+    run = world.start(regcred, world.args("run", extra=["--metrics-addr", f"127.0.0.1:{port}"]))
+    try:
+        _started(world, run)
+        world.kube.end_watches()
+        _started(world, run, 2)
+        time.sleep(0.3)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+        fams = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        ok = [s for s in fams["regcred_refresh"].samples if s.labels.get("result") == "ok"]
+        assert ok and ok[0].value == 1
+        exp = fams["regcred_token_expiry_timestamp_seconds"].samples
+        assert exp[0].labels == {"namespace": NAMESPACE, "secret": SECRET}
+        assert exp[0].value > time.time() + 3000
+        assert fams["regcred_watch_restarts"].samples[0].value >= 1
+        assert fams["regcred_last_success_timestamp_seconds"].samples[0].value > 0
+        h = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert h.status == 200
+        # the refresh child does not hold the listener
+        for c in _children(run.p.pid):
+            fds = os.listdir(f"/proc/{c}/fd")
+            socks = [os.readlink(f"/proc/{c}/fd/{f}") for f in fds]
+            inodes = {l for l in socks if l.startswith("socket:")}
+            parent = {os.readlink(f"/proc/{run.p.pid}/fd/{f}")
+                      for f in os.listdir(f"/proc/{run.p.pid}/fd")}
+            assert not (inodes & {l for l in parent if l.startswith("socket:")}), \
+                "the child inherited the metrics listener"
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+
+
+def test_metrics_addr_in_use_is_exit_2(regcred, world):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    try:
+        res = world.run(regcred, world.args("run", extra=[
+            "--metrics-addr", f"127.0.0.1:{s.getsockname()[1]}"]))
+    finally:
+        s.close()
+    assert res.rc == 2 and "--metrics-addr" in res.stderr, res
+    assert world.network_requests() == 0
