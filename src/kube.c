@@ -195,7 +195,8 @@ kube_status(const struct fetch_call *fc, const struct http_resp *r,
 	kube_error_message((const char *)r->body, r->bodylen, msg, sizeof(msg));
 	return err_set(e, "%s: HTTP %d: %s%s", what, r->status, msg,
 	    r->status == 422 ? " (the existing Secret was left as it is)" :
-	    r->status == 403 ? " (check the Role: regcred needs create and "
+	    r->status == 403 ? " (check the Role and its RoleBinding in this "
+	    "namespace: regcred needs create and "
 	    "patch on this Secret)" : "");
 }
 

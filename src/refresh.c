@@ -685,25 +685,39 @@ refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
 	return 0;
 }
 
-/* A closed watch whose time has come is opened (bounded, blocking). */
-static void
+/*
+ * A closed watch whose time has come is opened (bounded, blocking); -1
+ * when the API refused the service-account token read for this refresh
+ * (it expired: a bound token lives as long as the pod says, which may be
+ * less than the time to the next refresh), so that a new refresh, which
+ * reads it again, takes over.
+ */
+static int
 refresh_watch_open(size_t i, int64_t now, int fd)
 {
 	struct watch	*w = &M_watch[i];
 	struct err	 e;
+	int		 r;
 
 	if (w->open || M_retry[i] < 0 || now < M_retry[i])
-		return;
-	if (watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e) == 0) {
+		return 0;
+	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0) {
 		M_backoff[i] = 0;
-		return;
+		return 0;
 	}
 	log_error("heal", &e);
+	if (r == -2) {
+		log_info("heal", "the API server refused this refresh's "
+		    "service-account token: a new refresh takes over");
+		refresh_report(fd, 'r');
+		return -1;
+	}
 	M_backoff[i] = M_backoff[i] == 0 ? WATCH_BACKOFF_MIN_MS :
 	    M_backoff[i] * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS :
 	    M_backoff[i] * 2;
 	M_retry[i] = now + M_backoff[i];
 	refresh_report(fd, 'w');
+	return 0;
 }
 
 /* Every event that has arrived on watch i; -1 when a new refresh
@@ -770,7 +784,8 @@ refresh_heal(const struct refresh_result *res, int fd)
 	for (;;) {
 		now = dial_now_ms();
 		for (i = 0; i < R.nns; i++)
-			refresh_watch_open(i, now, fd);
+			if (refresh_watch_open(i, now, fd) != 0)
+				return 0;
 		refresh_heal_wait(dial_now_ms());
 		for (i = 0; i < R.nns; i++) {
 			if (!M_ready[i])

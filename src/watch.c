@@ -92,7 +92,7 @@ watch_start(struct watch *w, const struct kube_target *t,
 	}
 	if (r != 0) {
 		watch_close(w);
-		return -1;
+		return w->resp.status == 401 ? -2 : -1;
 	}
 	w->open = 1;
 	w->seen_ms = dial_now_ms();

@@ -808,6 +808,7 @@ class Kube(StandIn):
         self.bearer = bearer
         self.namespaces = set(namespaces)
         self.forbidden: set = set()         # namespaces without a RoleBinding: 403
+        self.retired: set = set()           # bearer tokens expired: 401, not regcred's fault
         self.store: dict = {}
         self.sas: dict = {}                 # (ns, name) -> ServiceAccount
         self.sa_race = 0                    # next N appends meet a concurrent writer
@@ -912,6 +913,8 @@ class Kube(StandIn):
     # -- API ---------------------------------------------------------------------
     def handle(self, req: Request) -> Response:
         auth = req.header_all("Authorization")
+        if len(auth) == 1 and auth[0][7:] in self.retired:
+            return self.error_response(401, "Unauthorized", "Unauthorized")
         if auth != [f"Bearer {self.bearer}"]:
             raise Reject(f"Authorization is not the SA bearer token ({len(auth)} header(s))",
                          self.error_response(401, "Unauthorized", "Unauthorized"))

@@ -119,6 +119,7 @@ def test_every_file_reread_each_refresh(regcred, world):
         world.set_subject_token(S.fake_jwt(sub="system:serviceaccount:bifrost:rotated"))
         new_sa = S.fake_jwt(sub="system:serviceaccount:bifrost:regcred-rotated")
         (world.sa_dir / "token").write_text(new_sa)
+        world.kube.retired.add(world.kube.bearer)   # the healing child's, expired
         world.kube.bearer = new_sa
         world.extra_secrets.append(new_sa)
         n = len(world.kube.requests)
@@ -345,3 +346,27 @@ def test_metrics_addr_in_use_is_exit_2(regcred, world):
         s.close()
     assert res.rc == 2 and "--metrics-addr" in res.stderr, res
     assert world.network_requests() == 0
+
+
+def test_expired_api_token_in_healing_child_brings_a_refresh(regcred, world):
+    """The healing child keeps the service-account token it read; when the
+    API refuses it (a bound token expired), a new refresh reads it again."""
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        n = len(world.sts.requests)
+        new_sa = S.fake_jwt(sub="system:serviceaccount:bifrost:regcred-next")
+        world.extra_secrets.append(new_sa)
+        (world.sa_dir / "token").write_text(new_sa)
+        world.kube.retired.add(world.kube.bearer)   # expired: refused from now on
+        world.kube.bearer = new_sa
+        world.kube.end_watches()
+        run.wait_for(lambda: len(world.sts.requests) > n, 10, "a new refresh")
+        w = len(world.kube.watches)
+        run.wait_for(lambda: len(world.kube.watches) > w, 10, "a watch with the new token")
+        world.kube.delete(NAMESPACE, SECRET)
+        run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 5, "healed")
+    finally:
+        res = run.stop()
+    assert any("refused this refresh's service-account token" in l for l in res.lines()), res
+    assert any("HTTP 401" in l for l in res.lines())
