@@ -553,3 +553,37 @@ def test_entra_overlay_with_the_run_component(run_world, tmp_path):
     assert rb["roleRef"]["name"] == cr_name
     assert rb["subjects"] == [{"kind": "ServiceAccount", "name": params["SERVICE_ACCOUNT"],
                                "namespace": "regcred-e2e-entra-run"}]
+
+
+# ---- the CronJob's first refresh at install --------------------------------------------
+
+def test_first_refresh_job_is_the_cronjobs_pod(cluster, tmp_path):
+    """deploy/components/first-refresh on the aks-issuer overlay: a Job
+    whose pod is the CronJob's after every parameter, admitted as
+    restricted; applied again unchanged it stays; with another image it is
+    refused alone ("field is immutable"), as deploy/README.md says."""
+    ns = "regcred-e2e-first"
+    o = copy_overlay("aks-issuer", tmp_path, ns, components=("first-refresh",))
+    p = cluster.kubectl("apply", "-k", str(o))
+    assert "Warning" not in p.stderr_text, p.stderr_text
+    job = cluster.kubectl_json("get", "job", "regcred-first", "-n", ns)
+    cj = cluster.kubectl_json("get", "cronjob", "regcred", "-n", ns)
+    want = cj["spec"]["jobTemplate"]["spec"]
+    got = job["spec"]
+    assert got["template"]["spec"] == want["template"]["spec"]
+    assert got["podFailurePolicy"] == want["podFailurePolicy"]
+    assert got["ttlSecondsAfterFinished"] == 600 and got["backoffLimit"] == want["backoffLimit"]
+    assert got["template"]["spec"]["containers"][0]["args"][0] == "refresh"
+    assert cj["spec"]["schedule"] == "*/15 * * * *"
+    cluster.kubectl("apply", "-k", str(o))
+    again = cluster.kubectl_json("get", "job", "regcred-first", "-n", ns)
+    assert again["metadata"]["uid"] == job["metadata"]["uid"]
+    assert again["spec"]["template"] == job["spec"]["template"]
+    k = (o / "kustomization.yaml").read_text()
+    (o / "kustomization.yaml").write_text(k.replace("newTag: e2e", "newTag: e2e-2"))
+    p = cluster.kubectl("apply", "-k", str(o), check=False)
+    assert p.returncode != 0 and "field is immutable" in p.stderr_text, p.stderr_text
+    assert 'The Job "regcred-first" is invalid: spec.template' in p.stderr_text, p.stderr_text
+    image = cluster.kubectl_json("get", "cronjob", "regcred", "-n", ns)["spec"]["jobTemplate"][
+        "spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.endswith(":e2e-2"), "the other objects were applied"
