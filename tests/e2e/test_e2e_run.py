@@ -484,12 +484,7 @@ def test_probe_and_metrics_of_the_deployment(rw_workload):
     try:
         run.wait_for(lambda: any("next refresh in" in l for l in run.lines()), 30,
                      "the first refresh")
-        deadline = time.monotonic() + 3
-        while not (w.dir / "status.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if not (w.dir / "status.json").exists():
-            pytest.xfail("regcred run accepts --status-file but wrote no status file after "
-                         "a refresh (status_write is not called from run.c yet)")
+        run.wait_for(lambda: (w.dir / "status.json").exists(), 3, "the status file")
         st = _status(w)
         assert st.returncode == 0 and st.stdout.startswith("ok: last success"), st
         line = next(l for l in _metrics(port).splitlines()
@@ -505,8 +500,9 @@ def test_probe_and_metrics_of_the_deployment(rw_workload):
                      "the first refresh's verdict")
         run.wait_for(lambda: (w.dir / "status.json").exists(), 3, "the status file")
         st = _status(w)
-        assert st.returncode == 1 and f"namespace {UNBOUND}" in st.stderr, st
-        assert not any(f"namespace {ns}:" in st.stderr for ns in BOUND), st
+        assert st.returncode == 1 and UNBOUND in st.stderr, st
+        assert not any(ns in st.stderr for ns in BOUND), st
+        print(f"regcred status with {UNBOUND} unbound: rc {st.returncode}: {st.stderr.strip()}")
     finally:
         run.stop()
 
