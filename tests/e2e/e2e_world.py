@@ -35,10 +35,12 @@ OVERLAYS = REPO / "deploy" / "overlays"
 PARAMS = Path(__file__).resolve().parent / "params"
 
 
-def copy_overlay(name: str, dest: Path, namespace: str, own_namespace: bool = True) -> Path:
+def copy_overlay(name: str, dest: Path, namespace: str, own_namespace: bool = True,
+                 components: tuple = ()) -> Path:
     """deploy/README.md's steps for deploy/overlays/NAME, done by the test:
     copy the directory, point `resources` at the base and `components` at
-    deploy/components (with own_namespace, enable the namespace component),
+    deploy/components (with own_namespace, enable the namespace component;
+    `components` adds more of deploy/components by name, e.g. "run"),
     set `namespace` and the image, replace params.env and
     credential-config.json with the e2e's (tests/e2e/params/NAME/). Returns
     the copy."""
@@ -50,6 +52,7 @@ def copy_overlay(name: str, dest: Path, namespace: str, own_namespace: bool = Tr
     base = os.path.relpath(REPO / "deploy" / "base", d)
     comps = os.path.relpath(REPO / "deploy" / "components", d)
     ns_comp = f"  - {comps}/namespace\n" if own_namespace else "  # - ../../components/namespace\n"
+    ns_comp += "".join(f"  - {comps}/{c}\n" for c in components)
     for old, new in (("\n  - ../../base\n", f"\n  - {base}\n"),
                      ("\n  - ../../components/admission-policy\n",
                       f"\n  - {comps}/admission-policy\n"),
@@ -150,6 +153,23 @@ class Deployment:
     @property
     def credential_config(self) -> dict:
         return json.loads(self.objects["ConfigMap"]["data"]["credential-config.json"])
+
+
+class RunDeployment(Deployment):
+    """An overlay with deploy/components/run: the Deployment's pod instead of
+    the CronJob's (which the component removes)."""
+
+    @property
+    def deployment(self) -> dict:
+        return self.objects["Deployment"]
+
+    @property
+    def pod_spec(self) -> dict:
+        return self.deployment["spec"]["template"]["spec"]
+
+    @property
+    def cronjob(self) -> dict:
+        raise AssertionError("deploy/components/run leaves no CronJob")
 
 
 def cluster_jwks(cluster: Cluster) -> dict:

@@ -82,7 +82,7 @@ def test_cronjob_pod_is_admitted_as_restricted_without_warnings(cluster, deploym
 def test_cronjob_shape(deployment):
     cj = deployment.cronjob["spec"]
     job = cj["jobTemplate"]["spec"]
-    assert cj["schedule"] == "*/20 * * * *"
+    assert cj["schedule"] == "*/15 * * * *"
     assert cj["concurrencyPolicy"] == "Forbid"
     assert cj["startingDeadlineSeconds"] > 0
     assert job["backoffLimit"] >= 0 and job["activeDeadlineSeconds"] > 0
