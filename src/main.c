@@ -116,16 +116,30 @@ main_child_signals(void)
 static const struct run_hooks	main_hooks = { main_watchdog_arm,
     main_child_signals };
 
-/* Build facts are string macros (out/gen/buildinfo.h): no formatting. */
+/* Build facts are string macros (out/gen/buildinfo.h): no formatting.
+ * buildinfo.h names every target's compiler and musl; this binary's
+ * architecture picks its own. */
+#if defined(__x86_64__)
+#define MAIN_ARCH	"x86_64"
+#define MAIN_CC		BUILD_CC_X86_64
+#define MAIN_MUSL	BUILD_MUSL_X86_64
+#elif defined(__aarch64__)
+#define MAIN_ARCH	"aarch64"
+#define MAIN_CC		BUILD_CC_AARCH64
+#define MAIN_MUSL	BUILD_MUSL_AARCH64
+#else
+#error "main.c: regcred is built for x86_64 and aarch64"
+#endif
+
 static void
 main_version(void)
 {
 	fputs("regcred " BUILD_VERSION "\ncommit: " BUILD_COMMIT
-	    "\ncompiler: " BUILD_CC "\n", stdout);
+	    "\narch: " MAIN_ARCH "\ncompiler: " MAIN_CC "\n", stdout);
 #ifdef __GLIBC__
 	fputs("libc: glibc (test build)\n", stdout);
 #else
-	fputs("musl: " BUILD_MUSL "\n", stdout);
+	fputs("musl: " MAIN_MUSL "\n", stdout);
 #endif
 	fputs("bearssl: " BUILD_BEARSSL "\njsmn: " BUILD_JSMN
 	    "\ntrust anchors (embedded):\n", stdout);

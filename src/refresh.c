@@ -395,14 +395,19 @@ refresh_resolve(int refresh, const char **step, int *code, struct err *e)
 static int
 refresh_lockdown(struct err *e)
 {
-	enum sandbox_landlock	ll;
+	enum sandbox_layer	ll, sc;
 
 	refresh_phase("lockdown", EXIT_USAGE);
-	if (sandbox_lock(&ll, e) != 0)
+	if (sandbox_lock(&ll, &sc, e) != 0)
 		return -1;
-	if (ll == SANDBOX_LANDLOCK_UNAVAILABLE)
-		log_info("lockdown", "this kernel has no Landlock: file access "
-		    "is refused by seccomp alone");
+	if (ll == SANDBOX_UNAVAILABLE)
+		log_info("lockdown", "this kernel has no Landlock%s",
+		    sc == SANDBOX_ON ? ": file access is refused by seccomp "
+		    "alone" : "");
+	if (sc == SANDBOX_UNAVAILABLE)
+		log_info("lockdown", "NO seccomp here (ENOSYS: a kernel "
+		    "without it, or an emulator such as qemu-user): no "
+		    "system-call allow-list");
 	return 0;
 }
 

@@ -7,7 +7,9 @@
  * checks the audit architecture (and refuses the x32 ABI) and allows only
  * the system calls the network phase makes: sockets, poll, send and
  * receive, close, writes to stderr/stdout, clocks, sleep, getrandom and
- * exit. Anything else ends the process with SIGSYS.
+ * exit. Anything else ends the process with SIGSYS. The filter is built
+ * for the architecture compiled for (x86_64 or aarch64: audit arch and
+ * system-call numbers both), and sandbox_filter hands it to tests.
  *
  * The kernel ABI constants are defined here (musl's headers carry no
  * kernel headers); they are stable uapi values, named as the kernel names
@@ -28,8 +30,7 @@
 #include "log.h"
 #include "sandbox.h"
 
-/* linux/filter.h */
-struct sock_filter { uint16_t code; uint8_t jt, jf; uint32_t k; };
+/* linux/filter.h (struct sock_filter is in sandbox.h) */
 struct sock_fprog { unsigned short len; struct sock_filter *filter; };
 #define BPF_LD_W_ABS	0x20	/* BPF_LD | BPF_W | BPF_ABS */
 #define BPF_JEQ_K	0x15	/* BPF_JMP | BPF_JEQ | BPF_K */
@@ -46,14 +47,8 @@ struct sock_fprog { unsigned short len; struct sock_filter *filter; };
 #define DATA_ARCH		4
 #define DATA_ARG0_LO		16	/* args[0], low 32 bits (little endian) */
 
-/* linux/audit.h */
 #if defined(__x86_64__)
-#define SANDBOX_ARCH		0xc000003eU	/* AUDIT_ARCH_X86_64 */
 #define X32_SYSCALL_BIT		0x40000000U
-#elif defined(__aarch64__)
-#define SANDBOX_ARCH		0xc00000b7U	/* AUDIT_ARCH_AARCH64 */
-#else
-#error "sandbox.c: no seccomp architecture for this target"
 #endif
 
 /* linux/landlock.h */
@@ -99,10 +94,11 @@ static const uint32_t sandbox_allowed[] = {
 
 
 /* arch check, x32 check, socket() domain check, the allow-list */
-#define FILTER_MAX	(NALLOWED + 16)
+#define FILTER_LEN	(NALLOWED + 16)
+_Static_assert(FILTER_LEN <= SANDBOX_FILTER_MAX, "SANDBOX_FILTER_MAX too small");
 
-static int
-sandbox_filter(struct sock_filter *f, size_t *n)
+size_t
+sandbox_filter(struct sock_filter f[SANDBOX_FILTER_MAX])
 {
 	size_t	i = 0, k;
 
@@ -126,19 +122,18 @@ sandbox_filter(struct sock_filter *f, size_t *n)
 		    sandbox_allowed[k], (uint8_t)(NALLOWED - k), 0);
 	f[i++] = (struct sock_filter)STMT(BPF_RET_K, SECCOMP_RET_KILL_PROCESS);
 	f[i++] = (struct sock_filter)STMT(BPF_RET_K, SECCOMP_RET_ALLOW);
-	*n = i;
-	return 0;
+	return i;
 }
 
 /* Every right of the kernel's Landlock ABI, granted to nothing. */
 static int
-sandbox_landlock(enum sandbox_landlock *ll, struct err *e)
+sandbox_landlock(enum sandbox_layer *ll, struct err *e)
 {
 	struct landlock_ruleset_attr	attr;
 	long				abi;
 	int				fd;
 
-	*ll = SANDBOX_LANDLOCK_UNAVAILABLE;
+	*ll = SANDBOX_UNAVAILABLE;
 	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
 	    LANDLOCK_CREATE_RULESET_VERSION);
 	if (abi < 1)
@@ -157,17 +152,40 @@ sandbox_landlock(enum sandbox_landlock *ll, struct err *e)
 		return -1;
 	}
 	close(fd);
-	*ll = SANDBOX_LANDLOCK_ON;
+	*ll = SANDBOX_ON;
+	return 0;
+}
+
+/*
+ * The allow-list. ENOSYS means no seccomp(2) at all: a kernel built
+ * without it, or an emulator (qemu-user answers ENOSYS to seccomp(2) and
+ * EINVAL to PR_SET_SECCOMP, so that a guest cannot filter the calls qemu
+ * itself makes); *sc says so and the caller logs it. Any other refusal
+ * is an error.
+ */
+static int
+sandbox_seccomp(enum sandbox_layer *sc, struct err *e)
+{
+	struct sock_filter	f[SANDBOX_FILTER_MAX];
+	struct sock_fprog	prog;
+
+	prog.len = (unsigned short)sandbox_filter(f);
+	prog.filter = f;
+	*sc = SANDBOX_UNAVAILABLE;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) {
+		if (errno == ENOSYS)
+			return 0;
+		return err_set(e, "lockdown: seccomp: %s", strerror(errno));
+	}
+	*sc = SANDBOX_ON;
 	return 0;
 }
 
 int
-sandbox_lock(enum sandbox_landlock *landlock, struct err *e)
+sandbox_lock(enum sandbox_layer *landlock, enum sandbox_layer *seccomp,
+    struct err *e)
 {
-	struct sock_filter	f[FILTER_MAX];
-	struct sock_fprog	prog;
-	size_t			n;
-
+	*seccomp = SANDBOX_UNAVAILABLE;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return err_set(e, "prctl(PR_SET_NO_NEW_PRIVS): %s",
 		    strerror(errno));
@@ -181,10 +199,5 @@ sandbox_lock(enum sandbox_landlock *landlock, struct err *e)
 			return 0;	/* Landlock alone, for its test */
 	}
 #endif
-	sandbox_filter(f, &n);
-	prog.len = (unsigned short)n;
-	prog.filter = f;
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
-		return err_set(e, "lockdown: seccomp: %s", strerror(errno));
-	return 0;
+	return sandbox_seccomp(seccomp, e);
 }

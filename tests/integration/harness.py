@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -26,6 +27,59 @@ REGISTRY = "europe-docker.pkg.dev"
 STEPS = ("config", "subject-token", "sts", "iam", "kube")
 # Sanitizer runtimes, passed through to the ASan/UBSan builds when set.
 PASS_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+
+# ELF e_machine of the binaries regcred ships, and the qemu-user that runs
+# each on another machine (Debian's qemu-user-static, or qemu-user).
+ELF_MACHINES = {0x3e: "x86_64", 0xb7: "aarch64"}
+QEMU = {"aarch64": ("qemu-aarch64-static", "qemu-aarch64"),
+        "x86_64": ("qemu-x86_64-static", "qemu-x86_64")}
+
+
+def elf_machine(binary) -> str | None:
+    """The machine a binary is built for (ELF header), None if not ELF
+    (or not a path: a command found on PATH is this machine's)."""
+    try:
+        with open(binary, "rb") as f:
+            head = f.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[:4] != b"\x7fELF":
+        return None
+    m = int.from_bytes(head[18:20], "little")
+    return ELF_MACHINES.get(m, f"e_machine {m:#x}")
+
+
+def is_foreign(binary) -> bool:
+    m = elf_machine(binary)
+    return m is not None and m != os.uname().machine
+
+
+def command(binary) -> list:
+    """The argv prefix that runs `binary` here: the binary itself, or, when
+    it is built for another machine (the arm64 release binary on an amd64
+    host), the binary under qemu-user. binfmt_misc is not relied on: it is
+    often not registered in CI containers. Every test that starts regcred
+    builds its argv here (after any namespace wrapper)."""
+    if not is_foreign(binary):
+        return [str(binary)]
+    m = elf_machine(binary)
+    for q in QEMU.get(m, ()):
+        path = shutil.which(q)
+        if path:
+            return [path, str(binary)]
+    raise AssertionError(f"{binary} is built for {m}: qemu-user is needed to run it "
+                         "(apt-get install qemu-user-static)")
+
+
+def time_scale(binary) -> float:
+    """How much longer a run may take: 1 natively; under qemu-user the TLS
+    handshakes' big-number arithmetic is emulated (REGCRED_QEMU_TIME_SCALE,
+    default 4). Scales the harness's own kill timeouts, never what a test
+    asserts about regcred's --timeout."""
+    if not is_foreign(binary):
+        return 1.0
+    return float(os.environ.get("REGCRED_QEMU_TIME_SCALE", "4"))
 
 
 @dataclass
@@ -157,9 +211,10 @@ class World:
             check_violations: bool = True) -> Result:
         e = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
         e.update(env or {})
+        timeout = timeout * time_scale(binary)
         t0 = time.monotonic()
         try:
-            p = subprocess.run([str(a) for a in self.run_prefix] + [str(binary)] +
+            p = subprocess.run([str(a) for a in self.run_prefix] + command(binary) +
                                [str(a) for a in args], env=e, cwd=self.dir,
                                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired as x:
@@ -174,8 +229,8 @@ class World:
         """A long-running `regcred run`, stopped with Running.stop()."""
         e = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
         e.update(env or {})
-        return Running(self, [str(a) for a in self.run_prefix] + [str(binary)] +
-                       [str(a) for a in args], e)
+        return Running(self, [str(a) for a in self.run_prefix] + command(binary) +
+                       [str(a) for a in args], e, scale=time_scale(binary))
 
     def check_hygiene(self, res: Result, token_output: bool = False, check_violations: bool = True):
         assert res.rc >= 0, f"regcred killed by signal {-res.rc}\n{res}"
@@ -210,8 +265,8 @@ class World:
 class Running:
     """A `regcred run` process; stderr is collected by a thread as it comes."""
 
-    def __init__(self, world: World, argv: list, env: dict):
-        self.world, self.argv = world, argv
+    def __init__(self, world: World, argv: list, env: dict, scale: float = 1.0):
+        self.world, self.argv, self.scale = world, argv, scale
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(argv, env=env, cwd=world.dir, stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -228,6 +283,7 @@ class Running:
         return [l.rstrip("\n") for l in list(self._err)]
 
     def wait_for(self, pred, timeout: float, what: str):
+        timeout = timeout * self.scale      # how long the test waits (qemu: longer)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if pred():

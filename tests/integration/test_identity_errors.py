@@ -208,7 +208,8 @@ def silent_dns(tmp_path):
 def test_watchdog_ends_a_stuck_resolver(regcred, world, seeded, silent_dns, fmt):
     world.write_config(token_url="https://sts.stall.invalid/v1/token")
     args = world.args(timeout=2, extra=["--log-format", fmt])
-    res = world.run(silent_dns[0], silent_dns[1:] + [str(regcred)] + args, timeout=30)
+    world.run_prefix = silent_dns
+    res = world.run(regcred, args, timeout=30)
     assert res.rc == 3, res
     assert "--timeout passed" in res.stderr, res
     assert res.seconds < 2 + 5 + 3, f"took {res.seconds:.1f}s"

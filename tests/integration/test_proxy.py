@@ -20,6 +20,7 @@ import urllib.parse
 
 import pytest
 
+import harness as H
 import proxies as P
 import standins as S
 from proxies import SQUID_AUTH, TINY_AUTH
@@ -601,7 +602,7 @@ def _start(world, regcred, env, timeout):
          if k in os.environ}
     e.update(env)
     t0 = time.monotonic()
-    p = subprocess.Popen([str(regcred)] + [str(a) for a in args], env=e, cwd=world.dir,
+    p = subprocess.Popen(H.command(regcred) + [str(a) for a in args], env=e, cwd=world.dir,
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return p, t0, args
 
