@@ -2,16 +2,20 @@
 # build.sh -- the one entry point: fetch and verify third-party sources,
 # build the static musl binary, run the tests, run the demo.
 #
-#   ./build.sh            build out/regcred (static-PIE, musl, stripped)
+#   ./build.sh            build out/regcred (static-PIE, musl, stripped) for
+#                         this machine's architecture (also out/ARCH/regcred)
 #   ./build.sh test       everything: unit tests (glibc, ASan+UBSan), the
 #                         fuzzers (30 s each), the ASan and UBSan-trap
 #                         builds, the pytest suites (integration, release,
 #                         end to end)
 #   ./build.sh unit       cmocka unit tests only
+#   ./build.sh unit-arm64 the unit tests cross-built for arm64, run under qemu-user
 #   ./build.sh fuzz [S]   every libFuzzer harness for S seconds (default 60)
 #   ./build.sh e2e        the end-to-end suite against a real kube-apiserver
 #   ./build.sh bench      regcred against the job it replaces: bench/results.md
-#   ./build.sh image      the release image: out/regcred.oci.tar, prints its digest
+#   ./build.sh image      out/amd64/regcred and out/arm64/regcred, and the
+#                         release image: one OCI image index holding both
+#                         (out/regcred.oci.tar); prints the index's digest
 #   ./build.sh demo       start the stand-ins, run one refresh, show the Secret
 #   ./build.sh clean      remove out/ and .vendor/
 #
@@ -25,7 +29,9 @@ cd "$TOP"
 VDIR=$TOP/.vendor
 OUT=$TOP/out
 GEN=$OUT/gen
-MUSL_LIB=/usr/lib/x86_64-linux-musl
+HOST_ARCH=$(dpkg --print-architecture)
+# What `./build.sh image` ships, Debian's (and OCI's) architecture names.
+IMAGE_ARCHES="amd64 arm64"
 
 die() { echo "build.sh: $*" >&2; exit 1; }
 say() { echo "build.sh: $*" >&2; }
@@ -53,6 +59,54 @@ ensure_deb_src() {
 		die "no /etc/apt/sources.list.d/debian.sources to derive deb-src from"
 	sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >"$src"
 	apt-get update -qq >/dev/null
+}
+
+# --- targets ---------------------------------------------------------------
+# A target is a Debian architecture (amd64, arm64: also the OCI names).
+# For this machine's own architecture regcred is built with Debian's
+# musl-gcc; for the other one with Debian's cross compiler, pointed at
+# musl-dev:ARCH's headers and libc.a (Debian's musl-gcc wrapper is
+# host-only). Both get the same flags and the same static-PIE link.
+# target_set ARCH sets:
+#   T_ARCH     the Debian/OCI name          T_MACHINE  ELF machine (readelf -h)
+#   T_GCC      the gcc driver (crt files, libgcc, the link)
+#   T_CC       the compiler for musl: T_GCC plus musl's headers
+#   T_MUSL_LIB musl's libc.a and crt*.o     T_STRIP    strip for the target
+#   T_BR       the BearSSL variant name (musl for amd64: the cache keeps it)
+#   T_PKGS     the Debian packages the target needs
+target_set() { # arch
+	case "$1" in
+	amd64) triple=x86_64-linux-gnu T_MACHINE="Advanced Micro Devices X86-64" T_BR=musl ;;
+	arm64) triple=aarch64-linux-gnu T_MACHINE=AArch64 T_BR=musl-arm64 ;;
+	*) die "unknown target architecture $1 (amd64, arm64)" ;;
+	esac
+	T_ARCH=$1
+	T_MUSL_LIB=/usr/lib/${triple%%-*}-linux-musl
+	if [ "$1" = "$HOST_ARCH" ]; then
+		T_GCC=gcc T_CC=musl-gcc T_STRIP=strip
+		T_PKGS="musl-tools musl-dev:$1"
+	else
+		T_GCC=$triple-gcc T_STRIP=$triple-strip
+		T_CC="$T_GCC -nostdinc -isystem /usr/include/${triple%%-*}-linux-musl"
+		T_PKGS="gcc-$(echo "$triple" | tr _ -) musl-dev:$1"
+		# the compiler's own headers (stddef.h, stdarg.h...) after musl's
+		command -v "$T_GCC" >/dev/null &&
+			T_CC="$T_CC -isystem $($T_GCC -print-file-name=include)"
+	fi
+}
+
+# The target's packages; a foreign one needs dpkg to know its architecture.
+target_need() { # arch
+	target_set "$1"
+	if [ "$1" != "$HOST_ARCH" ] &&
+		! dpkg --print-foreign-architectures | grep -qx "$1"; then
+		[ "$(id -u)" = 0 ] || die "dpkg --add-architecture $1 is needed (run as root)"
+		say "dpkg --add-architecture $1"
+		dpkg --add-architecture "$1"
+		apt-get update -qq >/dev/null
+	fi
+	need_pkgs $T_PKGS
+	target_set "$1" # again: T_CC asks the compiler just installed
 }
 
 # --- third-party sources ---------------------------------------------------
@@ -183,18 +237,29 @@ anchors_gen() {
 	mv "$GEN/anchors_gen.c.tmp" "$GEN/anchors_gen.c"
 }
 
+# The compiler and musl of each target, for `regcred version` (main.c
+# picks its own architecture's); "none" for a target not installed here.
+buildinfo_target() { # arch
+	target_set "$1"
+	ccver=none
+	command -v "$T_GCC" >/dev/null && ccver=$($T_GCC --version | head -n1)
+	muslver=$(dpkg-query -W -f='${Version}' "musl-dev:$1" 2>/dev/null || echo none)
+	m=$(echo "$triple" | cut -d- -f1 | tr a-z A-Z)
+	printf '#define BUILD_CC_%s "%s"\n' "$m" "$ccver"
+	printf '#define BUILD_MUSL_%s "%s"\n' "$m" "$muslver"
+}
+
 buildinfo_gen() {
 	mkdir -p "$GEN"
 	commit=$(git rev-parse --verify -q HEAD || echo unknown)
 	git diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"
-	ccver=$(gcc --version | head -n1)
-	muslver=$(dpkg-query -W -f='${Version}' "musl-dev:$(dpkg --print-architecture)" 2>/dev/null || echo unknown)
 	{
 		echo '/* Generated by build.sh; do not edit. */'
 		printf '#define BUILD_VERSION "%s"\n' "$(cat VERSION)"
 		printf '#define BUILD_COMMIT "%s"\n' "$commit"
-		printf '#define BUILD_CC "%s"\n' "$ccver"
-		printf '#define BUILD_MUSL "%s"\n' "$muslver"
+		for a in $IMAGE_ARCHES; do
+			buildinfo_target "$a"
+		done
 		printf '#define BUILD_BEARSSL "%s sha256:%s"\n' "$(lock_field bearssl 3)" "$(lock_field bearssl 5)"
 		printf '#define BUILD_JSMN "%s sha256:%s"\n' "$(lock_field jsmn 3)" "$(lock_field jsmn 5)"
 	} >"$GEN/buildinfo.h.tmp"
@@ -217,58 +282,96 @@ srcs() { ls src/*.c | sort; }
 lib_srcs() { srcs | grep -v '^src/main\.c$'; }
 incs() { echo "-iquote src -I$GEN -I$VDIR/src/bearssl/inc -I$VDIR/src/jsmn"; }
 
-# Static-PIE link with musl (Debian's musl-gcc specs only do static non-PIE).
+# Static-PIE link with musl (Debian's musl-gcc specs only do static non-PIE),
+# for the target target_set chose.
 musl_link() { # out objs...
 	o=$1
 	shift
-	gcc -static-pie -nostdlib -nostartfiles -o "$o" \
-		$MUSL_LIB/rcrt1.o $MUSL_LIB/crti.o "$(gcc -print-file-name=crtbeginS.o)" \
-		"$@" -L$MUSL_LIB -lc "$(gcc -print-libgcc-file-name)" \
-		"$(gcc -print-file-name=crtendS.o)" $MUSL_LIB/crtn.o \
+	$T_GCC -static-pie -nostdlib -nostartfiles -o "$o" \
+		$T_MUSL_LIB/rcrt1.o $T_MUSL_LIB/crti.o "$($T_GCC -print-file-name=crtbeginS.o)" \
+		"$@" -L$T_MUSL_LIB -lc "$($T_GCC -print-libgcc-file-name)" \
+		"$($T_GCC -print-file-name=crtendS.o)" $T_MUSL_LIB/crtn.o \
 		-Wl,--gc-sections -Wl,--build-id=none -Wl,-z,relro,-z,now \
 		-Wl,-z,noexecstack -Wl,--hash-style=gnu -Wl,-Map,"$o.map"
 }
 
-compile_musl() { # out extra-cflags
-	o=$1 extra=$2
-	d=$OUT/obj/$(basename "$o")
+compile_musl() { # arch out extra-cflags bearssl-variant
+	target_set "$1"
+	o=$2 extra=$3
+	d=$OUT/obj/$1-$(basename "$o")
 	rm -rf "$d"
 	mkdir -p "$d"
 	for f in $(srcs) "$GEN/anchors_gen.c"; do
-		musl-gcc $STD $CODEGEN $OWN_OPT $extra $WARN $(incs) -ffile-prefix-map="$TOP"=. \
+		$T_CC $STD $CODEGEN $OWN_OPT $extra $WARN $(incs) -ffile-prefix-map="$TOP"=. \
 			-c "$f" -o "$d/$(basename "$f" .c).o"
 	done
-	musl_link "$o" $(ls "$d"/*.o | sort) "$VDIR/build/musl$3/libbearssl.a"
+	musl_link "$o" $(ls "$d"/*.o | sort) "$VDIR/build/$4/libbearssl.a"
 }
 
+# out/ARCH/regcred: static-PIE (no interpreter, nothing NEEDED), for
+# ARCH's ELF machine, without musl's vfprintf. Same flags for every
+# target, BearSSL included.
+build_target() { # arch
+	target_need "$1"
+	bearssl_build "$T_BR" $T_CC $CODEGEN
+	t=$OUT/$1
+	mkdir -p "$t"
+	compile_musl "$1" "$t/regcred.unstripped" "" "$T_BR"
+	target_set "$1"
+	$T_STRIP --strip-all -o "$t/regcred" "$t/regcred.unstripped"
+	readelf -h "$t/regcred" | grep -q "Machine: *$T_MACHINE\$" ||
+		die "out/$1/regcred is not for $T_MACHINE"
+	readelf -l "$t/regcred" | grep -q INTERP && die "out/$1/regcred has PT_INTERP"
+	readelf -d "$t/regcred" | grep -q NEEDED && die "out/$1/regcred has DT_NEEDED"
+	! grep -q 'libc\.a(vfprintf\.lo)' "$t/regcred.unstripped.map" ||
+		die "musl's vfprintf (11 KiB) got linked: format with fmt_print (src/fmt.h)"
+	# never a table-based AES (cache timing): BearSSL's aes_big/aes_small
+	! grep -q 'libbearssl\.a(aes_\(big\|small\)_' "$t/regcred.unstripped.map" ||
+		die "out/$1/regcred links a table-based AES (aes_big/aes_small)"
+	BUILT_ARCHES="${BUILT_ARCHES:-} $1"
+	say "out/$1/regcred: $(wc -c <"$t/regcred") bytes"
+}
+BUILT_ARCHES=""
+
+# out/regcred is this machine's architecture's binary (out/HOST/regcred).
 build_release() {
-	need_pkgs musl-tools musl-dev ca-certificates openssl
+	need_pkgs ca-certificates openssl
+	target_need "$HOST_ARCH"
 	vendor_fetch
-	bearssl_build musl musl-gcc $CODEGEN
 	anchors_gen
 	buildinfo_gen
-	mkdir -p "$OUT"
-	compile_musl "$OUT/regcred.unstripped" "" ""
-	strip --strip-all -o "$OUT/regcred" "$OUT/regcred.unstripped"
-	readelf -l "$OUT/regcred" | grep -q INTERP && die "out/regcred has PT_INTERP"
-	readelf -d "$OUT/regcred" | grep -q NEEDED && die "out/regcred has DT_NEEDED"
-	! grep -q 'libc\.a(vfprintf\.lo)' "$OUT/regcred.unstripped.map" ||
-		die "musl's vfprintf (11 KiB) got linked: format with fmt_print (src/fmt.h)"
+	build_target "$HOST_ARCH"
+	for f in regcred regcred.unstripped regcred.unstripped.map; do
+		cp "$OUT/$HOST_ARCH/$f" "$OUT/$f"
+	done
 	sbom_gen
 	say "out/regcred: $(wc -c <"$OUT/regcred") bytes; SBOM out/regcred.spdx.json"
+}
+
+# Every architecture the image ships; the SBOM then covers them all.
+build_all() {
+	for a in $IMAGE_ARCHES; do
+		target_need "$a" # before buildinfo_gen names the compilers
+	done
+	build_release
+	for a in $IMAGE_ARCHES; do
+		[ "$a" = "$HOST_ARCH" ] || build_target "$a"
+	done
+	sbom_gen
 }
 
 # The release build plus a test hook (REGCRED_LOCKTEST, see main.c) that
 # does what the lockdown forbids; never shipped.
 build_locktest() {
-	compile_musl "$OUT/regcred-locktest" "-DREGCRED_LOCKTEST" ""
+	target_set "$HOST_ARCH"
+	compile_musl "$HOST_ARCH" "$OUT/regcred-locktest" "-DREGCRED_LOCKTEST" "$T_BR"
 }
 
 # Static musl build with UBSan in trap mode (no runtime needed).
 build_ubsan() {
 	UB="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
 	bearssl_build musl-ubsan musl-gcc $CODEGEN $UB
-	compile_musl "$OUT/regcred-ubsan" "$UB" "-ubsan"
+	compile_musl "$HOST_ARCH" "$OUT/regcred-ubsan" "$UB" musl-ubsan
 }
 
 # glibc build with ASan+UBSan, for the integration suite and unit tests.
@@ -280,8 +383,10 @@ build_asan() {
 }
 
 # --- bill of materials -----------------------------------------------------
-# out/regcred.spdx.json (SPDX 2.3): regcred, musl, BearSSL, jsmn and the
-# compiled-in trust anchors. Deterministic: `created` is SOURCE_DATE_EPOCH,
+# out/regcred.spdx.json (SPDX 2.3): regcred (out/regcred, and after
+# `./build.sh image` each other architecture's out/ARCH/regcred as
+# SPDXRef-regcred-ARCH), musl, BearSSL, jsmn and the compiled-in trust
+# anchors; every binary links the same sources. Deterministic: `created` is SOURCE_DATE_EPOCH,
 # the namespace is derived from the binary's and the inputs' hashes.
 json_safe() { # refuses what would need escaping in our hand-written JSON
 	case "$1" in *'"'* | *'\'*) die "unexpected quote or backslash in: $1" ;; esac
@@ -298,31 +403,66 @@ sbom_pkg() { # id name version license sha256 debian-source supplier purpose com
 }
 
 musl_source_sha() {
-	v=$(dpkg-query -W -f='${Version}' "musl-dev:$(dpkg --print-architecture)")
+	v=$(dpkg-query -W -f='${Version}' "musl-dev:$HOST_ARCH")
 	ensure_deb_src
 	apt-get source --print-uris "musl=$v" 2>/dev/null |
 		awk '$2 ~ /\.orig\.tar\.[a-z]+$/ { sub("SHA256:", "", $4); print $4 }'
+}
+
+# The architectures built by this run besides the host's.
+sbom_others() {
+	for a in $BUILT_ARCHES; do
+		[ "$a" = "$HOST_ARCH" ] || echo "$a"
+	done | sort -u
+}
+
+sbom_binaries() { # regcred's SPDX ids
+	echo regcred
+	for a in $(sbom_others); do
+		echo "regcred-$a"
+	done
+}
+
+sbom_regcred() { # version
+	sbom_pkg regcred regcred "$1" MIT "$(sha256sum "$OUT/regcred" | cut -d' ' -f1)" "" \
+		"Organization: regcred developers" APPLICATION \
+		"static-PIE executable out/regcred (linux/$HOST_ARCH); checksum is of the binary"
+	for a in $(sbom_others); do
+		printf ','
+		sbom_pkg "regcred-$a" regcred "$1" MIT "$(sha256sum "$OUT/$a/regcred" | cut -d' ' -f1)" "" \
+			"Organization: regcred developers" APPLICATION \
+			"static-PIE executable out/$a/regcred (linux/$a); checksum is of the binary"
+	done
 }
 
 sbom_gen() {
 	SDE=$(source_date_epoch)
 	created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
 	version=$(cat VERSION)
-	bin=$(sha256sum "$OUT/regcred" | cut -d' ' -f1)
-	muslv=$(dpkg-query -W -f='${Version}' "musl-dev:$(dpkg --print-architecture)")
+	muslv=$(dpkg-query -W -f='${Version}' "musl-dev:$HOST_ARCH")
 	muslsum=$(musl_source_sha)
 	[ -n "$muslsum" ] || die "SBOM: no source SHA-256 for musl $muslv"
-	ns=$(cat "$OUT/regcred" vendor/lock vendor/anchors | sha256sum | cut -c1-32)
+	muslarch=$HOST_ARCH
+	for a in $(sbom_others); do
+		[ "$(dpkg-query -W -f='${Version}' "musl-dev:$a")" = "$muslv" ] ||
+			die "SBOM: musl-dev:$a is not version $muslv"
+		muslarch="$muslarch, $a"
+	done
+	bins=$OUT/regcred
+	for a in $(sbom_others); do
+		bins="$bins $OUT/$a/regcred"
+	done
+	ns=$(cat $bins vendor/lock vendor/anchors | sha256sum | cut -c1-32)
+	describes=$(sbom_binaries | sed 's/.*/"SPDXRef-&"/' | paste -sd, -)
 	{
 		printf '{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",'
 		printf '"name":"regcred-%s","documentNamespace":"https://spdx.regcred.invalid/regcred-%s-%s",' "$version" "$version" "$ns"
 		printf '"creationInfo":{"created":"%s","creators":["Tool: regcred build.sh"]},' "$created"
-		printf '"documentDescribes":["SPDXRef-regcred"],"packages":['
-		sbom_pkg regcred regcred "$version" MIT "$bin" "" "Organization: regcred developers" APPLICATION \
-			"static-PIE executable out/regcred; checksum is of the binary"
+		printf '"documentDescribes":[%s],"packages":[' "$describes"
+		sbom_regcred "$version"
 		printf ','
 		sbom_pkg musl musl "$muslv" MIT "$muslsum" musl "Organization: Debian" LIBRARY \
-			"Debian binary package musl-dev (libc.a, statically linked); checksum is of the source archive"
+			"Debian binary package musl-dev ($muslarch: libc.a, statically linked); checksum is of the source archive"
 		lock_lines | while read -r name pkg ver file sum lic; do
 			printf ','
 			sbom_pkg "$name" "$name" "$ver" "$lic" "$sum" "$pkg" "Organization: Debian" LIBRARY \
@@ -338,15 +478,21 @@ sbom_gen() {
 				"trust anchor compiled in ($why); checksum is the SHA-256 fingerprint of the DER certificate"
 		done
 		printf '],"relationships":['
-		printf '{"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES","relatedSpdxElement":"SPDXRef-regcred"}'
-		for d in musl $(lock_lines | awk '{ print $1 }'); do
-			printf ',{"spdxElementId":"SPDXRef-regcred","relationshipType":"STATIC_LINK","relatedSpdxElement":"SPDXRef-%s"}' "$d"
+		sep=""
+		for b in $(sbom_binaries); do
+			printf '%s{"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES","relatedSpdxElement":"SPDXRef-%s"}' "$sep" "$b"
+			sep=,
 		done
 		n=$(grep -v '^#' vendor/anchors | grep -cv '^[[:space:]]*$')
-		i=1
-		while [ "$i" -le "$n" ]; do
-			printf ',{"spdxElementId":"SPDXRef-regcred","relationshipType":"CONTAINS","relatedSpdxElement":"SPDXRef-anchor-%d"}' "$i"
-			i=$((i + 1))
+		for b in $(sbom_binaries); do
+			for d in musl $(lock_lines | awk '{ print $1 }'); do
+				printf ',{"spdxElementId":"SPDXRef-%s","relationshipType":"STATIC_LINK","relatedSpdxElement":"SPDXRef-%s"}' "$b" "$d"
+			done
+			i=1
+			while [ "$i" -le "$n" ]; do
+				printf ',{"spdxElementId":"SPDXRef-%s","relationshipType":"CONTAINS","relatedSpdxElement":"SPDXRef-anchor-%d"}' "$b" "$i"
+				i=$((i + 1))
+			done
 		done
 		printf ']}\n'
 	} >"$OUT/regcred.spdx.json.tmp"
@@ -355,9 +501,10 @@ sbom_gen() {
 
 # --- release image ---------------------------------------------------------
 # An OCI image assembled here, not by podman or Docker, so that its digest
-# depends on nothing but its inputs: one layer (a deterministic tar of
-# /regcred, gzip -n), config and manifest as canonical JSON (sorted keys, no
-# white space) carrying what the Containerfile declares.
+# depends on nothing but its inputs: per architecture one layer (a
+# deterministic tar of /regcred, gzip -n), config and manifest, and the
+# image index naming both, all canonical JSON (sorted keys, no white
+# space) carrying what the Containerfile declares.
 IMG_SOURCE=https://github.com/regcred/regcred
 IMG_DESC="Keeps an Artifact Registry image-pull Secret fresh from a workload's federated identity"
 
@@ -378,54 +525,98 @@ blob_put() { # file -> prints digest hex, stores blob
 	echo "$h"
 }
 
-image_config() { # diff_id created revision version
-	printf '{"architecture":"amd64","config":{"Entrypoint":["/regcred"],'
-	printf '"Labels":{'
-	printf '"org.opencontainers.image.created":"%s",' "$2"
-	printf '"org.opencontainers.image.description":"%s",' "$IMG_DESC"
-	printf '"org.opencontainers.image.licenses":"MIT",'
-	printf '"org.opencontainers.image.revision":"%s",' "$3"
-	printf '"org.opencontainers.image.source":"%s",' "$IMG_SOURCE"
-	printf '"org.opencontainers.image.title":"regcred",'
-	printf '"org.opencontainers.image.version":"%s"},' "$4"
-	printf '"User":"65532:65532"},"created":"%s","os":"linux",' "$2"
-	printf '"rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}}' "$1"
+# The platform as OCI writes it (Go's names; arm64 is ARMv8).
+image_platform() { # arch
+	case "$1" in
+	arm64) printf '{"architecture":"arm64","os":"linux","variant":"v8"}' ;;
+	*) printf '{"architecture":"%s","os":"linux"}' "$1" ;;
+	esac
 }
 
+# org.opencontainers.image.*, keys sorted: the config's labels, and the
+# annotations of the index and of each manifest.
+image_annotations() { # created revision version
+	printf '{"org.opencontainers.image.created":"%s",' "$1"
+	printf '"org.opencontainers.image.description":"%s",' "$IMG_DESC"
+	printf '"org.opencontainers.image.licenses":"MIT",'
+	printf '"org.opencontainers.image.revision":"%s",' "$2"
+	printf '"org.opencontainers.image.source":"%s",' "$IMG_SOURCE"
+	printf '"org.opencontainers.image.title":"regcred",'
+	printf '"org.opencontainers.image.version":"%s"}' "$3"
+}
+
+image_config() { # arch diff_id created revision version
+	case "$1" in
+	arm64) printf '{"architecture":"arm64",' ;;
+	*) printf '{"architecture":"%s",' "$1" ;;
+	esac
+	printf '"config":{"Entrypoint":["/regcred"],'
+	printf '"Labels":%s,' "$(image_annotations "$3" "$4" "$5")"
+	printf '"User":"65532:65532"},"created":"%s","os":"linux",' "$3"
+	printf '"rootfs":{"diff_ids":["sha256:%s"],"type":"layers"}' "$2"
+	[ "$1" = arm64 ] && printf ',"variant":"v8"'
+	printf '}'
+}
+
+# One architecture's image: layer (/regcred, 0755, root), config,
+# manifest as blobs; prints the manifest's descriptor for the index.
+image_manifest() { # arch created revision version
+	w=$OUT/image-work/$1
+	rm -rf "$w"
+	mkdir -p "$w/layer"
+	cp "$OUT/$1/regcred" "$w/layer/regcred"
+	chmod 0755 "$w/layer/regcred"
+	det_tar "$w/layer.tar" "$w/layer" regcred
+	diff_id=$(sha256sum "$w/layer.tar" | cut -d' ' -f1)
+	gzip -n -9 -c "$w/layer.tar" >"$w/layer.tar.gz"
+	layer=$(blob_put "$w/layer.tar.gz")
+	image_config "$1" "$diff_id" "$2" "$3" "$4" >"$w/config.json"
+	config=$(blob_put "$w/config.json")
+	printf '{"annotations":%s,"config":{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.config.v1+json","size":%d},"layers":[{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' \
+		"$(image_annotations "$2" "$3" "$4")" "$config" "$(wc -c <"$w/config.json")" \
+		"$layer" "$(wc -c <"$w/layer.tar.gz")" >"$w/manifest.json"
+	manifest=$(blob_put "$w/manifest.json")
+	echo "sha256:$manifest" >"$OUT/$1/regcred.oci.digest"
+	printf '{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.manifest.v1+json","platform":%s,"size":%d}' \
+		"$manifest" "$(image_platform "$1")" "$(wc -c <"$w/manifest.json")"
+}
+
+# The release image: an OCI image index with one manifest per
+# architecture in IMAGE_ARCHES (that order), in an OCI layout archive.
 image_build() {
-	build_release
+	build_all
+	image_assemble
+}
+
+image_assemble() { # from out/ARCH/regcred as build_all left them
 	SDE=$(source_date_epoch)
 	created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
 	revision=$(git rev-parse --verify -q HEAD || echo unknown)
 	version=$(cat VERSION)
 	IMG=$OUT/image
-	rm -rf "$IMG" "$OUT/layer"
-	mkdir -p "$IMG/blobs/sha256" "$OUT/layer"
-	cp "$OUT/regcred" "$OUT/layer/regcred"
-	chmod 0755 "$OUT/layer/regcred"
-	det_tar "$OUT/layer.tar" "$OUT/layer" regcred
-	diff_id=$(sha256sum "$OUT/layer.tar" | cut -d' ' -f1)
-	gzip -n -9 -c "$OUT/layer.tar" >"$OUT/layer.tar.gz"
-	layer=$(blob_put "$OUT/layer.tar.gz")
-	image_config "$diff_id" "$created" "$revision" "$version" >"$OUT/config.json"
-	config=$(blob_put "$OUT/config.json")
-	printf '{"config":{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.config.v1+json","size":%d},"layers":[{"digest":"sha256:%s","mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d}],"mediaType":"application/vnd.oci.image.manifest.v1+json","schemaVersion":2}' \
-		"$config" "$(wc -c <"$OUT/config.json")" "$layer" "$(wc -c <"$OUT/layer.tar.gz")" >"$OUT/manifest.json"
-	manifest=$(blob_put "$OUT/manifest.json")
+	rm -rf "$IMG" "$OUT/image-work"
+	mkdir -p "$IMG/blobs/sha256"
+	descs=""
+	for a in $IMAGE_ARCHES; do
+		descs="$descs${descs:+,}$(image_manifest "$a" "$created" "$revision" "$version")"
+	done
+	printf '{"annotations":%s,"manifests":[%s],"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2}' \
+		"$(image_annotations "$created" "$revision" "$version")" "$descs" >"$OUT/image-work/index.json"
+	index=$(blob_put "$OUT/image-work/index.json")
 	# The name the archive gives the image, regcred:VERSION, in both
 	# annotations loaders read: org.opencontainers.image.ref.name (what
 	# skopeo and podman select with oci-archive:FILE:regcred:VERSION;
 	# containerd takes a ref.name holding a ':' as a whole name, not a bare
 	# tag) and io.containerd.image.name (read first by containerd's importer
 	# and by podman load). podman load names it localhost/regcred:VERSION,
-	# as it does every name without a registry. index.json is not part of
-	# the manifest: the name does not change the image digest.
-	printf '{"manifests":[{"annotations":{"io.containerd.image.name":"regcred:%s","org.opencontainers.image.ref.name":"regcred:%s"},"digest":"sha256:%s","mediaType":"application/vnd.oci.image.manifest.v1+json","size":%d}],"schemaVersion":2}' \
-		"$version" "$version" "$manifest" "$(wc -c <"$OUT/manifest.json")" >"$IMG/index.json"
+	# as it does every name without a registry. The layout's index.json
+	# is not part of the image index: the name does not change its digest.
+	printf '{"manifests":[{"annotations":{"io.containerd.image.name":"regcred:%s","org.opencontainers.image.ref.name":"regcred:%s"},"digest":"sha256:%s","mediaType":"application/vnd.oci.image.index.v1+json","size":%d}],"schemaVersion":2}' \
+		"$version" "$version" "$index" "$(wc -c <"$OUT/image-work/index.json")" >"$IMG/index.json"
 	printf '{"imageLayoutVersion":"1.0.0"}' >"$IMG/oci-layout"
 	det_tar "$OUT/regcred.oci.tar" "$IMG" oci-layout index.json blobs
-	echo "sha256:$manifest" >"$OUT/regcred.oci.digest"
-	echo "sha256:$manifest"
+	echo "sha256:$index" >"$OUT/regcred.oci.digest"
+	echo "sha256:$index"
 }
 
 unit_tests() {
@@ -439,6 +630,28 @@ unit_tests() {
 		(cd tests/unit && "$OUT/unit/$n") || fail=1
 	done
 	[ "$fail" = 0 ] || die "unit tests failed"
+}
+
+# The unit tests cross-built for another architecture and run under
+# qemu-user (binfmt_misc not needed): glibc and cmocka of that
+# architecture (Debian multiarch), BearSSL built alike, UBSan in trap
+# mode. Not ASan: its shadow memory does not map under qemu-user.
+unit_tests_cross() { # arch
+	target_need "$1"
+	qemu=qemu-${triple%%-*}-static
+	need_pkgs "libcmocka-dev:$1" qemu-user-static
+	flags="-O1 -g -fsanitize=undefined -fsanitize-undefined-trap-on-error"
+	bearssl_build "glibc-$1-ubsan" "$T_GCC" $flags
+	mkdir -p "$OUT/unit-$1"
+	fail=0
+	for t in $(ls tests/unit/test_*.c | sort); do
+		n=$(basename "$t" .c)
+		$T_GCC $STD $flags $WARN $(incs) -Itests/unit -o "$OUT/unit-$1/$n" "$t" \
+			$(lib_srcs) "$GEN/anchors_gen.c" "$VDIR/build/glibc-$1-ubsan/libbearssl.a" \
+			-L/usr/lib/$triple -lcmocka
+		(cd tests/unit && $qemu "$OUT/unit-$1/$n") || fail=1
+	done
+	[ "$fail" = 0 ] || die "unit tests ($1, under $qemu) failed"
 }
 
 # End to end: a real kube-apiserver, etcd and a matching kubectl, built from
@@ -520,18 +733,21 @@ fuzz_tests() { # seconds
 }
 
 cmd_test() {
-	build_release
+	build_all
 	build_locktest
 	build_ubsan
 	build_asan
 	unit_tests
+	unit_tests_cross arm64
 	fuzz_tests 30
 	py_deps
-	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan" \
+	# the arm64 release binary runs under qemu-user (tests/integration/harness.py)
+	need_pkgs qemu-user-static
+	REGCRED_BINS="$OUT/regcred $OUT/regcred-ubsan $OUT/regcred-asan $OUT/arm64/regcred" \
 		REGCRED_LOCKTEST_BIN="$OUT/regcred-locktest" \
 		python3 -m pytest -q tests/integration
 	need_pkgs podman runc skopeo diffoscope-minimal
-	image_build >/dev/null
+	image_assemble >/dev/null
 	python3 -m pytest -q tests/release
 	e2e_tests
 }
@@ -547,6 +763,10 @@ main() {
 		build_release
 		build_asan
 		unit_tests
+		;;
+	unit-arm64)
+		build_release
+		unit_tests_cross arm64
 		;;
 	e2e)
 		build_release
@@ -572,7 +792,7 @@ main() {
 		anchors_gen
 		buildinfo_gen
 		;;
-	*) die "usage: ./build.sh [build|test|unit|e2e|image|bench|demo|clean]" ;;
+	*) die "usage: ./build.sh [build|test|unit|unit-arm64|e2e|image|bench|demo|clean]" ;;
 	esac
 }
 

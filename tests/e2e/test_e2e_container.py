@@ -49,10 +49,14 @@ def image(deployment, regcred_bin, tmp_path_factory) -> str:
     image name the test overlay gives the CronJob."""
     ctx = tmp_path_factory.mktemp("image-context")
     shutil.copy(CONTAINERFILE, ctx / "Containerfile")
-    (ctx / "out").mkdir()
-    shutil.copy(regcred_bin, ctx / "out" / "regcred")
+    # the Containerfile takes out/TARGETARCH/regcred (ELF e_machine: x86-64, AArch64)
+    with open(regcred_bin, "rb") as f:
+        arch = {0x3e: "amd64", 0xb7: "arm64"}[int.from_bytes(f.read(20)[18:20], "little")]
+    (ctx / "out" / arch).mkdir(parents=True)
+    shutil.copy(regcred_bin, ctx / "out" / arch / "regcred")
     tag = deployment.container["image"]
-    p = subprocess.run([PODMAN, "build", "--timestamp", "0", "-f", "Containerfile", "-t", tag, "."],
+    p = subprocess.run([PODMAN, "build", "--timestamp", "0", "--platform", f"linux/{arch}",
+                        "-f", "Containerfile", "-t", tag, "."],
                        cwd=ctx, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     yield tag

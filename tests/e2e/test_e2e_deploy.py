@@ -145,7 +145,7 @@ def test_cronjob_hardening(deployment):
     assert {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]} \
         in job["podFailurePolicy"]["rules"]
     assert c["imagePullPolicy"] == "IfNotPresent"
-    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}       # no arch pin (arm64 coming)
+    assert spec["nodeSelector"] == {"kubernetes.io/os": "linux"}       # no arch pin: amd64 and arm64 in one index
     assert deployment.secret_name not in [s["name"] for s in spec.get("imagePullSecrets", [])]
 
 

@@ -1,5 +1,8 @@
-"""Release checks: the SBOM agrees with the lock files, two clean builds give
-the same bytes, and the Containerfile built by podman gives the same image
+"""Release checks: the SBOM agrees with the lock files and covers both
+architectures' binaries, two clean builds give the same bytes (binaries,
+SBOM, image index), the image is one OCI image index with a linux/amd64 and
+a linux/arm64 image that podman and skopeo select by --arch, and the
+Containerfile built by podman for either platform gives the same image
 contents as the release image that build.sh assembles.
 
 Run by `./build.sh test` after `./build.sh image` (out/ is filled)."""
@@ -18,6 +21,24 @@ import pytest
 
 TOP = Path(__file__).resolve().parents[2]
 OUT = TOP / "out"
+ARCHES = ("amd64", "arm64")                     # the index's order
+HOST = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                      check=True).stdout.strip()
+MACHINE = {"amd64": ("x86_64", 0x3e), "arm64": ("aarch64", 0xb7)}
+PLATFORM = {"amd64": {"architecture": "amd64", "os": "linux"},
+            "arm64": {"architecture": "arm64", "os": "linux", "variant": "v8"}}
+QEMU = {"amd64": "qemu-x86_64-static", "arm64": "qemu-aarch64-static"}
+
+
+def binary(arch):
+    return OUT / arch / "regcred"
+
+
+def run_binary(arch, *args):
+    """Runs out/ARCH/regcred, under qemu-user when ARCH is not this machine's."""
+    prefix = [] if arch == HOST else [shutil.which(QEMU[arch]) or QEMU[arch]]
+    return subprocess.run(prefix + [str(binary(arch)), *args], capture_output=True,
+                          text=True, check=True).stdout
 
 
 def sha256_file(p):
@@ -64,17 +85,29 @@ def pkg_by_id(sbom, spdxid):
     return found[0]
 
 
+def sbom_binaries():
+    """SPDX id -> binary: out/regcred (this machine's), and each other one."""
+    b = {"SPDXRef-regcred": OUT / "regcred"}
+    for a in ARCHES:
+        if a != HOST:
+            b[f"SPDXRef-regcred-{a}"] = binary(a)
+    return b
+
+
 def test_sbom_document(sbom):
     assert sbom["spdxVersion"] == "SPDX-2.3"
     assert sbom["dataLicense"] == "CC0-1.0"
-    assert sbom["documentDescribes"] == ["SPDXRef-regcred"]
+    assert sbom["documentDescribes"] == list(sbom_binaries())
     sde = int(git("log", "-1", "--format=%ct"))
     want = datetime.fromtimestamp(sde, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert sbom["creationInfo"]["created"] == want
-    regcred = pkg_by_id(sbom, "SPDXRef-regcred")
-    assert regcred["versionInfo"] == (TOP / "VERSION").read_text().strip()
-    assert regcred["checksums"] == [
-        {"algorithm": "SHA256", "checksumValue": sha256_file(OUT / "regcred")}]
+    assert (OUT / "regcred").read_bytes() == binary(HOST).read_bytes()
+    for spdxid, path in sbom_binaries().items():
+        regcred = pkg_by_id(sbom, spdxid)
+        assert regcred["name"] == "regcred"
+        assert regcred["versionInfo"] == (TOP / "VERSION").read_text().strip()
+        assert regcred["checksums"] == [
+            {"algorithm": "SHA256", "checksumValue": sha256_file(path)}], spdxid
 
 
 def test_sbom_matches_lock(sbom):
@@ -86,7 +119,7 @@ def test_sbom_matches_lock(sbom):
         ref = p["externalRefs"][0]["referenceLocator"]
         assert ref == f"pkg:deb/debian/{row['pkg']}@{row['ver']}?arch=source"
     musl = pkg_by_id(sbom, "SPDXRef-musl")
-    ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "musl-dev"],
+    ver = subprocess.run(["dpkg-query", "-W", "-f=${Version}", f"musl-dev:{HOST}"],
                          capture_output=True, text=True, check=True).stdout
     assert musl["versionInfo"] == ver
     assert len(musl["checksums"][0]["checksumValue"]) == 64
@@ -98,20 +131,72 @@ def test_sbom_matches_anchors(sbom):
     assert [p["checksums"][0]["checksumValue"] for p in got] == [a["sha"] for a in anchors]
     names = (OUT / "gen/anchors.list").read_text().splitlines()
     assert [p["name"] for p in got] == [n.split(" ", 1)[1] for n in names]
-    rels = {(r["relationshipType"], r["relatedSpdxElement"]) for r in sbom["relationships"]}
-    for p in got:
-        assert ("CONTAINS", p["SPDXID"]) in rels
-    for row in lock_entries():
-        assert ("STATIC_LINK", "SPDXRef-" + row["name"]) in rels
-    assert ("STATIC_LINK", "SPDXRef-musl") in rels
+    rels = {(r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"])
+            for r in sbom["relationships"]}
+    for b in sbom_binaries():                 # every binary, every architecture
+        assert ("SPDXRef-DOCUMENT", "DESCRIBES", b) in rels
+        for p in got:
+            assert (b, "CONTAINS", p["SPDXID"]) in rels
+        for row in lock_entries():
+            assert (b, "STATIC_LINK", "SPDXRef-" + row["name"]) in rels
+        assert (b, "STATIC_LINK", "SPDXRef-musl") in rels
 
 
-def test_version_names_the_lock():
-    out = subprocess.run([OUT / "regcred", "version"], capture_output=True,
-                         text=True, check=True).stdout
+@pytest.mark.parametrize("arch", ARCHES)
+def test_version_names_the_lock_and_the_architecture(arch):
+    out = run_binary(arch, "version")
     for row in lock_entries():
         assert f"{row['ver']} sha256:{row['sha']}" in out
     assert git("rev-parse", "HEAD") in out
+    assert f"\narch: {MACHINE[arch][0]}\n" in out
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_binary_is_static_pie_for_its_machine(arch):
+    """What the ELF tools say: the machine, a PIE (ET_DYN) with no
+    interpreter and nothing NEEDED, stripped."""
+    data = binary(arch).read_bytes()
+    assert data[:4] == b"\x7fELF" and data[4] == 2          # ELF64
+    assert int.from_bytes(data[18:20], "little") == MACHINE[arch][1]
+    h = subprocess.run(["readelf", "-h", str(binary(arch))], capture_output=True,
+                       text=True, check=True).stdout
+    assert "DYN (Position-Independent Executable file)" in h, h
+    assert ("AArch64" if arch == "arm64" else "X86-64") in h, h
+    l = subprocess.run(["readelf", "-lW", str(binary(arch))], capture_output=True,
+                       text=True, check=True).stdout
+    assert "INTERP" not in l and "GNU_STACK" in l, l
+    assert "RWE" not in l, l                                 # no executable stack
+    d = subprocess.run(["readelf", "-d", str(binary(arch))], capture_output=True,
+                       text=True, check=True).stdout
+    assert "NEEDED" not in d and "BIND_NOW" in d, d
+    s = subprocess.run(["readelf", "-S", str(binary(arch))], capture_output=True,
+                       text=True, check=True).stdout
+    assert ".symtab" not in s
+
+
+IMPLS = {   # BearSSL objects each binary must link, and must not
+    "amd64": ({"aes_x86ni", "aes_ct64", "ghash_pclmul", "ghash_ctmul64", "rsa_i62_pub",
+               "ec_all_m31", "chacha20_sse2", "poly1305_ctmulq"}, set()),
+    "arm64": ({"aes_ct64", "ghash_ctmul64", "rsa_i62_pub", "ec_all_m31", "chacha20_ct",
+               "poly1305_ctmulq"}, {"aes_x86ni", "ghash_pclmul", "chacha20_sse2"}),
+}
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_crypto_implementations_as_documented(arch):
+    """The linker map says which BearSSL code each binary holds (SECURITY.md
+    lists it): never a table-based AES (aes_big, aes_small) anywhere; on
+    arm64 the constant-time 64-bit AES and GHASH, no x86 code."""
+    m = (OUT / arch / "regcred.unstripped.map").read_text()
+    objs = set()
+    for line in m.splitlines():
+        i = line.find("libbearssl.a(src_")
+        if i >= 0:
+            objs.add(line[i:].split("(", 1)[1].split(")")[0].split("_", 2)[2][:-2])
+    want, never = IMPLS[arch]
+    assert want <= objs, sorted(want - objs)
+    assert not (never & objs), sorted(never & objs)
+    assert not [o for o in objs if o.startswith(("aes_big", "aes_small"))], sorted(objs)
 
 
 # --- reproducibility ----------------------------------------------------------
@@ -145,17 +230,22 @@ def test_two_clean_builds_are_identical(tmp_path):
     build_clone(a, "022", "UTC")
     time.sleep(1.1)
     build_clone(b, "077", "Pacific/Auckland")
-    for rel in ("out/regcred", "out/regcred.spdx.json", "out/regcred.oci.tar"):
+    for rel in ("out/regcred", "out/amd64/regcred", "out/arm64/regcred",
+                "out/regcred.spdx.json", "out/regcred.oci.tar"):
         fa, fb = a / rel, b / rel
         assert fa.read_bytes() == fb.read_bytes(), f"{rel} differs:\n{explain(fa, fb)}"
     da = (a / "out/regcred.oci.digest").read_text()
     db = (b / "out/regcred.oci.digest").read_text()
     assert da == db
     assert da.startswith("sha256:") and len(da.strip()) == 71
+    for arch in ARCHES:                       # each platform's manifest too
+        rel = f"out/{arch}/regcred.oci.digest"
+        assert (a / rel).read_text() == (b / rel).read_text(), rel
 
 
-def test_binary_holds_no_build_path():
-    data = (OUT / "regcred").read_bytes()
+@pytest.mark.parametrize("arch", ARCHES)
+def test_binary_holds_no_build_path(arch):
+    data = binary(arch).read_bytes()
     assert str(TOP).encode() not in data
     assert b"/tmp/" not in data
 
@@ -169,9 +259,8 @@ def blob(d, digest):
     return data
 
 
-def oci_dir_read(d):
-    index = json.loads((d / "index.json").read_text())
-    man_digest = index["manifests"][0]["digest"]
+def manifest_read(d, man_digest):
+    """An image manifest, its config and the files of its layers."""
     manifest = json.loads(blob(d, man_digest))
     manifest["_digest"] = man_digest
     config = json.loads(blob(d, manifest["config"]["digest"]))
@@ -187,24 +276,63 @@ def oci_dir_read(d):
     return manifest, config, files
 
 
+def oci_dir_read(d):
+    """The one image of an OCI layout (podman save --format oci-dir)."""
+    index = json.loads((d / "index.json").read_text())
+    return manifest_read(d, index["manifests"][0]["digest"])
+
+
+INDEX_TYPE = "application/vnd.oci.image.index.v1+json"
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+
+
 @pytest.fixture(scope="module")
 def release_image(tmp_path_factory):
+    """The archive's image index and, by architecture, each image."""
     d = tmp_path_factory.mktemp("release-oci")
     with tarfile.open(OUT / "regcred.oci.tar") as t:
         t.extractall(d, filter="data")
-    return oci_dir_read(d)
+    layout = json.loads((d / "index.json").read_text())
+    [desc] = layout["manifests"]
+    assert desc["mediaType"] == INDEX_TYPE
+    raw = blob(d, desc["digest"])
+    assert len(raw) == desc["size"]
+    index = json.loads(raw)
+    images = {}
+    for m in index["manifests"]:
+        assert m["mediaType"] == MANIFEST_TYPE
+        images[m["platform"]["architecture"]] = manifest_read(d, m["digest"])
+    return dict(digest=desc["digest"], raw=raw, index=index, images=images)
 
 
-def test_release_image_shape(release_image):
-    manifest, config, files = release_image
+def test_release_image_is_one_index_of_both_platforms(release_image):
+    idx = release_image["index"]
+    assert idx["mediaType"] == INDEX_TYPE and idx["schemaVersion"] == 2
+    assert [m["platform"] for m in idx["manifests"]] == [PLATFORM[a] for a in ARCHES]
+    assert (OUT / "regcred.oci.digest").read_text().strip() == release_image["digest"]
+    # canonical JSON: sorted keys, no white space (what makes the digest stable)
+    assert release_image["raw"] == json.dumps(idx, sort_keys=True, separators=(",", ":")).encode()
+    ann = idx["annotations"]
+    labels = release_image["images"]["amd64"][1]["config"]["Labels"]
+    assert ann == labels and all(k.startswith("org.opencontainers.image.") for k in ann)
+    assert ann["org.opencontainers.image.revision"] == git("rev-parse", "HEAD")
+    assert ann["org.opencontainers.image.version"] == (TOP / "VERSION").read_text().strip()
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_release_image_shape(release_image, arch):
+    manifest, config, files = release_image["images"][arch]
     assert len(manifest["layers"]) == 1
+    assert manifest["annotations"] == release_image["index"]["annotations"]
+    assert config["architecture"] == arch and config["os"] == "linux"
+    assert config.get("variant") == PLATFORM[arch].get("variant")
     assert config["config"]["Entrypoint"] == ["/regcred"]
     assert config["config"]["User"] == "65532:65532"
     assert list(files) == ["regcred"]
     data, mode, uid, gid = files["regcred"]
-    assert data == (OUT / "regcred").read_bytes()
+    assert data == binary(arch).read_bytes()
     assert (mode, uid, gid) == (0o755, 0, 0)
-    assert (OUT / "regcred.oci.digest").read_text().strip() == manifest["_digest"]
+    assert (OUT / arch / "regcred.oci.digest").read_text().strip() == manifest["_digest"]
 
 
 @pytest.fixture
@@ -228,12 +356,16 @@ def podman(tmp, *args, check=True):
     return r
 
 
-def test_containerfile_matches_release_image(podman_dir, release_image):
+@pytest.mark.parametrize("arch", ARCHES)
+def test_containerfile_matches_release_image(podman_dir, release_image, arch):
+    """podman build --platform linux/ARCH of the Containerfile gives the
+    release image's config and file for that platform; the host's runs."""
     tmp_path = podman_dir
     assert shutil.which("podman"), "podman is needed (./build.sh test installs it)"
-    _, rconfig, rfiles = release_image
+    _, rconfig, rfiles = release_image["images"][arch]
     labels = rconfig["config"]["Labels"]
-    podman(tmp_path, "build", "--timestamp", "0", "-f", str(TOP / "Containerfile"),
+    podman(tmp_path, "build", "--timestamp", "0", "--platform", f"linux/{arch}",
+           "-f", str(TOP / "Containerfile"),
            "--build-arg", "VERSION=" + labels["org.opencontainers.image.version"],
            "--build-arg", "REVISION=" + labels["org.opencontainers.image.revision"],
            "--build-arg", "CREATED=" + labels["org.opencontainers.image.created"],
@@ -241,6 +373,7 @@ def test_containerfile_matches_release_image(podman_dir, release_image):
     out = tmp_path / "podman-oci"
     podman(tmp_path, "save", "--format", "oci-dir", "-o", str(out), "localhost/regcred:test")
     _, pconfig, pfiles = oci_dir_read(out)
+    assert pconfig["architecture"] == arch and pconfig["os"] == "linux"
     assert pconfig["config"]["Entrypoint"] == rconfig["config"]["Entrypoint"]
     assert pconfig["config"]["User"] == rconfig["config"]["User"]
     plabels = {k: v for k, v in pconfig["config"].get("Labels", {}).items()
@@ -248,76 +381,127 @@ def test_containerfile_matches_release_image(podman_dir, release_image):
     assert plabels == labels
     assert list(pfiles) == ["regcred"]
     assert pfiles["regcred"][0] == rfiles["regcred"][0]
+    if arch != HOST:
+        return          # running it would need binfmt_misc (not relied on)
     # and it runs: the static binary needs nothing else in the image
     r = podman(tmp_path, "run", "--rm", "--network", "none", "--read-only",
                "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                "localhost/regcred:test", "version")
     assert r.stdout.startswith("regcred " + labels["org.opencontainers.image.version"])
+    assert f"\narch: {MACHINE[arch][0]}\n" in r.stdout
 
 
 # --- the archive's name: regcred:VERSION ----------------------------------------
 
-def test_index_names_the_image_and_only_the_manifest_sets_the_digest():
-    """index.json names the one manifest regcred:VERSION in both annotations
-    loaders read; the digest build.sh prints is the manifest's, which the
-    name is not part of."""
+def test_index_names_the_image_and_only_the_image_index_sets_the_digest():
+    """The layout's index.json names the one image index regcred:VERSION in
+    both annotations loaders read; the digest build.sh prints is the image
+    index's, which the name is not part of."""
     version = (TOP / "VERSION").read_text().strip()
     with tarfile.open(OUT / "regcred.oci.tar") as t:
-        index = json.loads(t.extractfile("index.json").read())
-    [desc] = index["manifests"]
+        layout = json.loads(t.extractfile("index.json").read())
+        [desc] = layout["manifests"]
+        raw = t.extractfile("blobs/sha256/" + desc["digest"].split(":")[1]).read()
     assert desc["annotations"] == {"io.containerd.image.name": f"regcred:{version}",
                                    "org.opencontainers.image.ref.name": f"regcred:{version}"}
+    assert desc["mediaType"] == INDEX_TYPE
     assert desc["digest"] == (OUT / "regcred.oci.digest").read_text().strip()
-    with tarfile.open(OUT / "regcred.oci.tar") as t:
-        manifest = t.extractfile("blobs/sha256/" + desc["digest"].split(":")[1]).read()
-    assert b"regcred:" not in manifest and b"ref.name" not in manifest
+    assert b"regcred:" not in raw and b"ref.name" not in raw
+
+
+def images(tmp, *fmt):
+    r = podman(tmp, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
+    return r.stdout.split("\n")[:-1]
+
+
+def image_arch(tmp, ref):
+    r = podman(tmp, "image", "inspect", "--format", "{{.Architecture}} {{.RepoDigests}}", ref)
+    return r.stdout.strip()
 
 
 def test_podman_load_names_it_regcred_version(podman_dir):
     """podman load -i out/regcred.oci.tar gives localhost/regcred:VERSION
     (podman's spelling of a name without a registry; `regcred:VERSION`
-    finds it), with the digest build.sh printed, and it runs."""
+    finds it), this machine's platform out of the index, under the index
+    digest build.sh printed, and it runs."""
     version = (TOP / "VERSION").read_text().strip()
     digest = (OUT / "regcred.oci.digest").read_text().strip()
+    own = (OUT / HOST / "regcred.oci.digest").read_text().strip()
     r = podman(podman_dir, "load", "-i", str(OUT / "regcred.oci.tar"))
     assert f"Loaded image: localhost/regcred:{version}" in r.stdout, r.stdout + r.stderr
-    r = podman(podman_dir, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
-    assert r.stdout.split("\n")[:-1] == [f"localhost/regcred:{version} {digest}"], r.stdout
+    assert images(podman_dir) == [f"localhost/regcred:{version} {digest}"]
+    arch = image_arch(podman_dir, f"regcred:{version}")
+    assert arch.startswith(HOST + " ") and own in arch, arch
     r = podman(podman_dir, "run", "--rm", "--network", "none", "--read-only",
                "--cap-drop", "ALL", f"regcred:{version}", "version")
     assert r.stdout.startswith(f"regcred {version}"), r.stdout
+    assert f"\narch: {MACHINE[HOST][0]}\n" in r.stdout
     # the image in the archive addressed by that name (containers/image, as
     # skopeo does), loaded afresh
     podman(podman_dir, "rmi", f"regcred:{version}")
     podman(podman_dir, "pull", f"oci-archive:{OUT / 'regcred.oci.tar'}:regcred:{version}")
-    r = podman(podman_dir, "images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
-    assert r.stdout.split("\n")[:-1] == [f"localhost/regcred:{version} {digest}"], r.stdout
+    assert images(podman_dir) == [f"localhost/regcred:{version} {digest}"]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_podman_pull_arch_takes_that_platform(podman_dir, arch):
+    """podman pull --arch ARCH takes ARCH's image out of the index: its
+    manifest digest, its architecture, its binary."""
+    version = (TOP / "VERSION").read_text().strip()
+    own = (OUT / arch / "regcred.oci.digest").read_text().strip()
+    podman(podman_dir, "pull", "--arch", arch,
+           f"oci-archive:{OUT / 'regcred.oci.tar'}:regcred:{version}")
+    got = image_arch(podman_dir, f"regcred:{version}")
+    assert got.startswith(arch + " ") and own in got, got
+    out = podman_dir / "saved"
+    podman(podman_dir, "save", "--format", "oci-dir", "-o", str(out), f"regcred:{version}")
+    _, config, files = oci_dir_read(out)
+    assert config["architecture"] == arch
+    assert files["regcred"][0] == binary(arch).read_bytes()
+
+
+def skopeo(*args):
+    r = subprocess.run(["skopeo", *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def test_skopeo_finds_regcred_version_in_the_archive(tmp_path):
-    """skopeo addresses the image in the archive as regcred:VERSION, and
-    copying it keeps the digest (what pushing by digest relies on). Skipped without
-    skopeo: podman's test above selects the image by the same name through
-    the same library (containers/image)."""
+    """skopeo addresses the image index in the archive as regcred:VERSION,
+    picks each platform with --override-arch, and copying the whole index
+    (--all) keeps every digest (what pushing by digest relies on). Skipped
+    without skopeo: podman's tests above select the image by the same name
+    through the same library (containers/image)."""
     if not shutil.which("skopeo"):
         pytest.skip("skopeo is not installed (apt-get install skopeo)")
     version = (TOP / "VERSION").read_text().strip()
     digest = (OUT / "regcred.oci.digest").read_text().strip()
     src = f"oci-archive:{OUT / 'regcred.oci.tar'}:regcred:{version}"
-    r = subprocess.run(["skopeo", "inspect", "--raw", src], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "sha256:" + hashlib.sha256(r.stdout.encode()).hexdigest() == digest
+    raw = skopeo("inspect", "--raw", src)
+    assert "sha256:" + hashlib.sha256(raw.encode()).hexdigest() == digest
+    assert json.loads(raw)["mediaType"] == INDEX_TYPE
+    for arch in ARCHES:
+        cfg = json.loads(skopeo("inspect", "--override-arch", arch, "--config", src))
+        assert cfg["architecture"] == arch, cfg
+        own = (OUT / arch / "regcred.oci.digest").read_text().strip()
+        one = skopeo("inspect", "--override-arch", arch, "--raw", src)
+        # --raw is the index; the platform's own manifest is in it
+        assert own in one
     r = subprocess.run(["skopeo", "inspect", f"oci-archive:{OUT / 'regcred.oci.tar'}:0.0.0-other"],
                        capture_output=True, text=True)
     assert r.returncode != 0                          # a name that is not there
     # README's push, to a local layout instead of a registry
     dest, pushed = tmp_path / "copy", tmp_path / "pushed.digest"
-    r = subprocess.run(["skopeo", "copy", "--preserve-digests", "--digestfile", str(pushed),
-                        src, f"oci:{dest}:regcred:{version}"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    skopeo("copy", "--all", "--preserve-digests", "--digestfile", str(pushed),
+           src, f"oci:{dest}:regcred:{version}")
     assert pushed.read_text().strip() == digest
     index = json.loads((dest / "index.json").read_text())
     assert [m["digest"] for m in index["manifests"]] == [digest]
+    # one platform alone, as a registry mirror for one node pool would
+    one, onedig = tmp_path / "one", tmp_path / "one.digest"
+    skopeo("copy", "--override-arch", "arm64", "--preserve-digests", "--digestfile",
+           str(onedig), src, f"oci:{one}:regcred:{version}")
+    assert onedig.read_text().strip() == (OUT / "arm64/regcred.oci.digest").read_text().strip()
 
 
 # --- the lock and the anchors are enforced -------------------------------------
