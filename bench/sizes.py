@@ -11,6 +11,7 @@ time, string, ...), startup/libgcc, and what the linker makes itself
 sections is ELF headers plus page-alignment padding between segments.
 
     python3 bench/sizes.py [out/regcred.unstripped.map [out/regcred]] [--json]
+    python3 bench/sizes.py --arches [out]   # out/ARCH/regcred side by side
 """
 from __future__ import annotations
 
@@ -139,6 +140,51 @@ def report(map_path: str, binary: str | None) -> dict:
                                   key=lambda x: -x[1])[:25]}
 
 
+# BearSSL implementations worth naming per architecture (SECURITY.md's table):
+# the object names in the map, src_<dir>_<name>.o.
+IMPLS = ("aes_x86ni", "aes_ct64", "aes_big", "aes_small", "ghash_pclmul", "ghash_ctmul64",
+         "chacha20_sse2", "chacha20_ct", "poly1305_ctmulq", "ec_all_m31", "ec_c25519_m31",
+         "ec_p256_m31", "ec_prime_i31", "rsa_i62_pub", "rsa_i31_pub")
+
+
+def impls(map_path: str) -> list:
+    """Which of IMPLS the binary links (from its linker map)."""
+    text = open(map_path).read()
+    return [i for i in IMPLS if re.search(rf"libbearssl\.a\(src_[a-z]+_{i}\.o\)", text)]
+
+
+def arches_markdown(out_dir: str, arches=("amd64", "arm64")) -> str:
+    """Size and BearSSL code of out/ARCH/regcred for each architecture built."""
+    rows = []
+    for a in arches:
+        b = os.path.join(out_dir, a, "regcred")
+        mp = b + ".unstripped.map"
+        if not (os.path.exists(b) and os.path.exists(mp)):
+            continue
+        r = report(mp, b)
+        g = defaultdict(int)
+        for x in r["rows"]:
+            g[x["group"]] += x["text"] + x["data"]
+        lay = os.path.join(out_dir, "image-work", a, "layer.tar.gz")
+        rows.append((a, r["file_bytes"], r["in_sections"], g["regcred"], g["BearSSL"], g["musl"],
+                     os.path.getsize(lay) if os.path.exists(lay) else None, impls(mp)))
+    if not rows:
+        return "(no out/ARCH/regcred: run ./build.sh image)"
+    out = ["| arch | stripped binary | in sections | headers + padding | regcred KiB | "
+           "BearSSL KiB | musl KiB | image layer, gzip |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for a, fb, ins, rc, br, mu, lay, _ in rows:
+        out.append(f"| {a} | {fb:,} bytes = {fb / 1024:.1f} KiB | {ins:,} | {fb - ins:,} | "
+                   f"{rc / 1024:.1f} | {br / 1024:.1f} | {mu / 1024:.1f} | "
+                   f"{f'{lay:,} bytes' if lay else '–'} |")
+    out.append("")
+    out.append("| arch | BearSSL implementations linked (AES, GHASH, ChaCha20/Poly1305, EC, RSA) |")
+    out.append("|---|---|")
+    for a, *_, im in rows:
+        out.append(f"| {a} | {', '.join(f'`{i}`' for i in im)} |")
+    return "\n".join(out)
+
+
 def markdown(r: dict) -> str:
     rows = r["rows"]
     groups = defaultdict(lambda: [0, 0, 0])
@@ -175,6 +221,9 @@ def markdown(r: dict) -> str:
 def main(argv) -> int:
     args = [a for a in argv[1:] if not a.startswith("--")]
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if "--arches" in argv:
+        print(arches_markdown(args[0] if args else os.path.join(here, "out")))
+        return 0
     mp = args[0] if args else os.path.join(here, "out", "regcred.unstripped.map")
     binary = args[1] if len(args) > 1 else os.path.join(os.path.dirname(mp), "regcred")
     r = report(mp, binary)
