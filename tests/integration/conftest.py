@@ -1,8 +1,10 @@
 """pytest wiring: the binaries under test, the session PKI, one World per test.
 
 REGCRED_BINS: space-separated paths of the regcred builds to test (release
-musl, UBSan-trap musl, ASan glibc); default out/regcred of this repo. Every
-test taking the `regcred` fixture runs once per binary (id = basename).
+musl, UBSan-trap musl, ASan glibc, the arm64 release binary under qemu-user);
+default out/regcred of this repo. Every test taking the `regcred` fixture
+runs once per binary (id = basename, with its folder when two share one:
+out-regcred, arm64-regcred).
 """
 from __future__ import annotations
 
@@ -25,8 +27,12 @@ def _bins() -> list:
 def pytest_generate_tests(metafunc):
     if "regcred" in metafunc.fixturenames:
         bins = _bins()
-        metafunc.parametrize("regcred", bins, ids=[os.path.basename(b) for b in bins],
-                             indirect=True)
+        names = [os.path.basename(b) for b in bins]
+        # out/regcred and out/arm64/regcred: the folder tells them apart
+        ids = [n if names.count(n) == 1 else
+               f"{os.path.basename(os.path.dirname(os.path.abspath(b)))}-{n}"
+               for n, b in zip(names, bins)]
+        metafunc.parametrize("regcred", bins, ids=ids, indirect=True)
 
 
 @pytest.fixture
