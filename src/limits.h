@@ -96,6 +96,8 @@
 #define WATCH_BACKOFF_MAX_MS	30000
 #define HEAL_MIN_LEFT_S		300	/* heal with the current token only
 					   while it has this long left */
+#define SANDBOX_FILTER_MAX	96	/* seccomp filter instructions (the
+					   ASan build's list is the longest) */
 #define RUN_BACKOFF_MIN_S	10	/* run: first wait after a failure */
 #define RUN_BACKOFF_MAX_S	300	/* run: longest wait after failures */
 #define RUN_MIN_INTERVAL_S	1	/* run: never refresh more often */

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "limits.h"
+
 struct err;
 
 enum sandbox_layer { SANDBOX_ON, SANDBOX_UNAVAILABLE };
@@ -28,8 +30,6 @@ int	sandbox_lock(enum sandbox_layer *landlock, enum sandbox_layer *seccomp,
 
 /* linux/filter.h's classic BPF instruction (musl has no kernel headers). */
 struct sock_filter { uint16_t code; uint8_t jt, jf; uint32_t k; };
-
-#define SANDBOX_FILTER_MAX	64	/* instructions */
 
 /* The audit architecture the filter requires (linux/audit.h). */
 #if defined(__x86_64__)
