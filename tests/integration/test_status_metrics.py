@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import harness as H
+
 REPO = Path(__file__).resolve().parents[2]
 PASS_ENV = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS")
 
@@ -26,8 +28,9 @@ PASS_ENV = ("PATH", "ASAN_OPTIONS", "UBSAN_OPTIONS")
 def run(binary, args, env=None, timeout=20):
     e = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
     e.update(env or {})
-    p = subprocess.run([str(binary)] + [str(a) for a in args], env=e,
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    p = subprocess.run(H.command(binary) + [str(a) for a in args], env=e,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout * H.time_scale(binary))
     err = p.stderr.decode("utf-8", errors="replace")
     for marker in ("AddressSanitizer", "UndefinedBehaviorSanitizer", "runtime error:"):
         assert marker not in err, err
