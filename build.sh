@@ -16,6 +16,7 @@
 #   ./build.sh image      out/amd64/regcred and out/arm64/regcred, and the
 #                         release image: one OCI image index holding both
 #                         (out/regcred.oci.tar); prints the index's digest
+#   ./build.sh callgrind  out/regcred and the bench's twin without seccomp
 #   ./build.sh demo       start the stand-ins, run one refresh, show the Secret
 #   ./build.sh clean      remove out/ and .vendor/
 #
@@ -157,38 +158,62 @@ lock_field() { # name column
 # Same compiler and code generation as regcred; not our warning set.
 # BR_RDRAND=0 BR_USE_URANDOM=0: the only entropy is what regcred injects.
 BR_DEFS="-DBR_RDRAND=0 -DBR_USE_URANDOM=0"
+# What is compiled: a copy of the verified tree with our patches applied.
+BR_SRC=$VDIR/src/bearssl-patched
+
+# Our patches to BearSSL (vendor/patches/NNNN-name.patch, unified diffs,
+# each with a header saying what, why and the measured effect; SECURITY.md
+# explains each). Applied in name order to a copy of the tree vendor_fetch
+# verified; the archive itself is never changed. A patch that does not
+# apply exactly fails the build.
+bearssl_patches() { ls vendor/patches/*.patch 2>/dev/null | sort; }
+bearssl_patches_sum() {
+	{ lock_field bearssl 5; for p in $(bearssl_patches); do cat "$p"; done; } |
+		sha256sum | cut -c1-16
+}
+
+bearssl_patch() {
+	need_pkgs patch
+	key=$(bearssl_patches_sum)
+	[ -f "$BR_SRC.key" ] && [ "$(cat "$BR_SRC.key")" = "$key" ] && return 0
+	say "applying $(bearssl_patches | wc -l) patches to BearSSL"
+	rm -rf "$BR_SRC" "$BR_SRC.key"
+	cp -a "$VDIR/src/bearssl" "$BR_SRC"
+	for p in $(bearssl_patches); do
+		patch -s -d "$BR_SRC" -p1 -F0 -N --no-backup-if-mismatch \
+			-r - <"$p" >/dev/null || die "BearSSL patch $p does not apply"
+	done
+	echo "$key" >"$BR_SRC.key"
+}
+
+# Optimisation per file, release builds only (bench/results.md has the
+# measurements): -O3 on the field and bignum arithmetic where the CPU goes,
+# -O2 on the T0 engines and SHA-2; everything else keeps the size flags.
+BR_O3=${BR_O3-"src/ec/ec_p256_m31.c src/ec/ec_c25519_m31.c src/int/i31_montmul.c src/int/i62_modpow2.c"}
+BR_O2=${BR_O2-"src/ssl/ssl_hs_client.c src/x509/x509_minimal.c src/hash/sha2small.c src/hash/sha2big.c"}
+bearssl_file_opt() { # variant file
+	case "$1" in musl*) ;; *) return 0 ;; esac
+	case " $BR_O3 " in *" $2 "*) echo -O3; return 0 ;; esac
+	case " $BR_O2 " in *" $2 "*) echo -O2 ;; esac
+}
 
 bearssl_build() { # variant cc cflags...
 	variant=$1 cc=$2
 	shift 2
+	bearssl_patch
 	lib=$VDIR/build/$variant/libbearssl.a
-	key=$(printf '%s\n' "$cc $* $BR_DEFS i62-tlen5" "$(lock_field bearssl 5)" | sha256sum | cut -c1-16)
+	key=$(printf '%s\n' "$cc $* $BR_DEFS O3:$BR_O3 O2:$BR_O2" "$(bearssl_patches_sum)" | sha256sum | cut -c1-16)
 	[ -f "$lib" ] && [ "$(cat "$lib.key" 2>/dev/null)" = "$key" ] && return 0
 	say "building BearSSL ($variant)"
 	obj=$VDIR/build/$variant/obj
 	n=0
 	rm -rf "$obj" "$lib"
 	mkdir -p "$obj"
-	# BearSSL 0.6's i62 RSA public operation sizes its scratch for 2048-bit
-	# moduli; for 4096 bits (GTS Root R1) it falls back to generic code at
-	# ~14 M instructions a signature. 5x is the smallest scratch in which
-	# br_i62_modpow_opt gets a 2-bit window for 4096-bit moduli (4x: 1 bit)
-	# while 2048-bit ones keep their 3-bit window (7x would give them 4
-	# bits, slower for e = 65537). Applied to a copy; the archive is
-	# untouched.
-	fix=$VDIR/build/$variant/src/rsa/rsa_i62_pub.c
-	mkdir -p "${fix%/*}"
-	sed 's/^#define TLEN   (2 \* (2 + /#define TLEN   (5 * (2 + /' \
-		"$VDIR/src/bearssl/src/rsa/rsa_i62_pub.c" >"$fix"
-	[ "$(grep -c '^#define TLEN   (5 \* (2 + ' "$fix")" = 1 ] ||
-		die "BearSSL rsa_i62_pub.c: TLEN line not found"
-	for f in $(cd "$VDIR/src/bearssl" && find src -name '*.c' | sort); do
-		src=$VDIR/src/bearssl/$f
-		[ "$f" = src/rsa/rsa_i62_pub.c ] && src=$fix
-		"$cc" "$@" $BR_DEFS -I"$VDIR/src/bearssl/inc" -I"$VDIR/src/bearssl/src" \
-			-ffile-prefix-map="$VDIR/src/bearssl"=bearssl \
-			-ffile-prefix-map="$VDIR/build/$variant"=bearssl \
-			-c "$src" -o "$obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')" &
+	for f in $(cd "$BR_SRC" && find src -name '*.c' | sort); do
+		"$cc" "$@" $(bearssl_file_opt "$variant" "$f") $BR_DEFS \
+			-I"$BR_SRC/inc" -I"$BR_SRC/src" \
+			-ffile-prefix-map="$BR_SRC"=bearssl \
+			-c "$BR_SRC/$f" -o "$obj/$(echo "$f" | tr / _ | sed 's/\.c$/.o/')" &
 		n=$((n + 1))
 		[ $((n % $(nproc))) -eq 0 ] && wait
 	done
@@ -204,8 +229,8 @@ brssl_build() {
 	[ -x "$bin" ] && return 0
 	bearssl_build host gcc -O1
 	say "building brssl (host tool for trust anchors)"
-	gcc -O1 -I"$VDIR/src/bearssl/inc" -o "$bin" \
-		$(find "$VDIR/src/bearssl/tools" -name '*.c' | sort) "$VDIR/build/host/libbearssl.a"
+	gcc -O1 -I"$BR_SRC/inc" -o "$bin" \
+		$(find "$BR_SRC/tools" -name '*.c' | sort) "$VDIR/build/host/libbearssl.a"
 }
 
 anchors_gen() {
@@ -283,7 +308,7 @@ OWN_OPT="-Oz"
 
 srcs() { ls src/*.c | sort; }
 lib_srcs() { srcs | grep -v '^src/main\.c$'; }
-incs() { echo "-iquote src -I$GEN -I$VDIR/src/bearssl/inc -I$VDIR/src/jsmn"; }
+incs() { echo "-iquote src -I$GEN -I$BR_SRC/inc -I$VDIR/src/jsmn"; }
 
 # Static-PIE link with musl (Debian's musl-gcc specs only do static non-PIE),
 # for the target target_set chose.
@@ -370,6 +395,13 @@ build_locktest() {
 	compile_musl "$HOST_ARCH" "$OUT/regcred-locktest" "-DREGCRED_LOCKTEST" "$T_BR"
 }
 
+# The benchmark's callgrind twin: the release build without the seccomp
+# filter (valgrind 3.19 cannot run seccomp(2)), unstripped; never shipped.
+build_callgrind() {
+	target_set "$HOST_ARCH"
+	compile_musl "$HOST_ARCH" "$OUT/regcred-callgrind" "-DREGCRED_CALLGRIND" "$T_BR"
+}
+
 # Static musl build with UBSan in trap mode (no runtime needed).
 build_ubsan() {
 	UB="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
@@ -438,6 +470,22 @@ sbom_regcred() { # version
 	done
 }
 
+# Our BearSSL patches, one package each (a source file, its SHA-256, its
+# header's first line), related to BearSSL by PATCH_APPLIED.
+sbom_patched_note() {
+	[ "$1" = bearssl ] || return 0
+	printf ' with %d regcred patches (vendor/patches; PATCH_APPLIED below)' "$(bearssl_patches | wc -l)"
+}
+sbom_patch_id() { b=${1##*/}; echo "patch-${b%%-*}"; }
+sbom_patches() {
+	for p in $(bearssl_patches); do
+		printf ','
+		sbom_pkg "$(sbom_patch_id "$p")" "${p##*/}" "$(lock_field bearssl 3)" MIT \
+			"$(sha256sum "$p" | cut -d' ' -f1)" "" "Organization: regcred developers" SOURCE \
+			"patch to BearSSL applied at build time (vendor/patches, SECURITY.md): $(head -n1 "$p")"
+	done
+}
+
 sbom_gen() {
 	SDE=$(source_date_epoch)
 	created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
@@ -455,7 +503,7 @@ sbom_gen() {
 	for a in $(sbom_others); do
 		bins="$bins $OUT/$a/regcred"
 	done
-	ns=$(cat $bins vendor/lock vendor/anchors | sha256sum | cut -c1-32)
+	ns=$(cat $bins vendor/lock vendor/anchors $(bearssl_patches) | sha256sum | cut -c1-32)
 	describes=$(sbom_binaries | sed 's/.*/"SPDXRef-&"/' | paste -sd, -)
 	{
 		printf '{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT",'
@@ -469,8 +517,9 @@ sbom_gen() {
 		lock_lines | while read -r name pkg ver file sum lic; do
 			printf ','
 			sbom_pkg "$name" "$name" "$ver" "$lic" "$sum" "$pkg" "Organization: Debian" LIBRARY \
-				"Debian source package $pkg, $file; compiled from source"
+				"Debian source package $pkg, $file; compiled from source$(sbom_patched_note "$name")"
 		done
+		sbom_patches
 		i=0
 		grep -v '^#' vendor/anchors | grep -v '^[[:space:]]*$' | while read -r sum file why; do
 			i=$((i + 1))
@@ -485,6 +534,9 @@ sbom_gen() {
 		for b in $(sbom_binaries); do
 			printf '%s{"spdxElementId":"SPDXRef-DOCUMENT","relationshipType":"DESCRIBES","relatedSpdxElement":"SPDXRef-%s"}' "$sep" "$b"
 			sep=,
+		done
+		for p in $(bearssl_patches); do
+			printf ',{"spdxElementId":"SPDXRef-%s","relationshipType":"PATCH_APPLIED","relatedSpdxElement":"SPDXRef-bearssl"}' "$(sbom_patch_id "$p")"
 		done
 		n=$(grep -v '^#' vendor/anchors | grep -cv '^[[:space:]]*$')
 		for b in $(sbom_binaries); do
@@ -777,8 +829,13 @@ main() {
 		e2e_tests
 		;;
 	image) image_build ;;
+	callgrind)
+		build_release
+		build_callgrind
+		;;
 	bench)
 		image_build >/dev/null
+		build_callgrind
 		py_deps
 		sh tests/e2e/build.sh >/dev/null
 		python3 bench/run.py
@@ -795,7 +852,7 @@ main() {
 		anchors_gen
 		buildinfo_gen
 		;;
-	*) die "usage: ./build.sh [build|test|unit|unit-arm64|e2e|image|bench|demo|clean]" ;;
+	*) die "usage: ./build.sh [build|test|unit|unit-arm64|e2e|image|callgrind|bench|demo|fuzz|clean]" ;;
 	esac
 }
 

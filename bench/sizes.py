@@ -71,7 +71,7 @@ def component(path: str) -> tuple[str, str]:
         return "musl", MUSL_AREA_OF.get(m.group(1), "other")
     if re.search(r"libgcc\.a|crt\w*\.o$", path):
         return "startup", "crt*.o, libgcc"
-    m = re.search(r"/obj/[^/]+/([a-z_]+)\.o$", path)
+    m = re.search(r"/obj/[^/]+/([a-z0-9_]+)\.o$", path)
     if m:
         if m.group(1) == "anchors_gen":
             return "regcred", "trust anchors (generated)"

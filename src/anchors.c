@@ -1,23 +1,17 @@
 /*
  * anchors.c -- trust anchor sets.
  *
- * Owns: copying the compiled-in roots into a set, and decoding PEM bundles
- * (--ca-file, the service-account ca.crt) into trust anchors whose DN and
- * key bytes live in the set's fixed pool. A certificate flagged as a CA
- * becomes a CA anchor; any other certificate is a pinned end-entity.
+ * Owns: copying the compiled-in roots into a set, and turning PEM bundles
+ * (--ca-file, the service-account ca.crt; PEM decoded by pem.c) into trust
+ * anchors whose DN and key bytes live in the set's fixed pool. A
+ * certificate flagged as a CA becomes a CA anchor; any other certificate
+ * is a pinned end-entity.
  */
 #include <string.h>
 
 #include "anchors.h"
 #include "log.h"
-
-#define CERT_DER_MAX	16384	/* one certificate, DER */
-
-struct pem_sink {
-	unsigned char	der[CERT_DER_MAX];
-	size_t		len;
-	int		overflow;
-};
+#include "pem.h"
 
 struct pool_sink {
 	struct anchors	*a;
@@ -26,12 +20,15 @@ struct pool_sink {
 	int		 overflow;
 };
 
-static struct pem_sink	anchors_pem;
+static unsigned char	anchors_der[PEM_DER_MAX];	/* one certificate */
 
+/* Empty; nothing but the counts is touched (only ta[0..n) and
+ * pool[0..used) are ever read), so an unused pool never becomes resident. */
 void
 anchors_init(struct anchors *a)
 {
-	memset(a, 0, sizeof(*a));
+	a->n = 0;
+	a->used = 0;
 }
 
 int
@@ -70,19 +67,6 @@ anchors_dn_append(void *ctx, const void *buf, size_t len)
 		s->overflow = 1;
 	else
 		s->len += len;
-}
-
-static void
-anchors_der_append(void *ctx, const void *buf, size_t len)
-{
-	struct pem_sink	*s = ctx;
-
-	if (len > sizeof(s->der) - s->len) {
-		s->overflow = 1;
-		return;
-	}
-	memcpy(s->der + s->len, buf, len);
-	s->len += len;
 }
 
 static int
@@ -150,61 +134,22 @@ anchors_add_der(struct anchors *a, const unsigned char *der, size_t len,
 	return 0;
 }
 
-/* Handles one PEM decoder event; returns 1 when an object ended. */
-static int
-anchors_pem_event(br_pem_decoder_context *pc, int *in_cert, const char *what,
-    struct err *e)
-{
-	switch (br_pem_decoder_event(pc)) {
-	case BR_PEM_BEGIN_OBJ:
-		*in_cert = strcmp(br_pem_decoder_name(pc), "CERTIFICATE") == 0;
-		anchors_pem.len = 0;
-		anchors_pem.overflow = 0;
-		br_pem_decoder_setdest(pc, *in_cert ? anchors_der_append : NULL,
-		    &anchors_pem);
-		return 0;
-	case BR_PEM_END_OBJ:
-		return *in_cert ? 1 : 0;
-	case BR_PEM_ERROR:
-		return err_set(e, "%s: malformed PEM", what);
-	default:
-		return 0;
-	}
-}
-
 int
 anchors_add_pem(struct anchors *a, const char *pem, size_t len,
     const char *what, struct err *e)
 {
-	br_pem_decoder_context	 pc;
-	size_t			 pos = 0, n, before = a->n;
-	int			 in_cert = 0, r;
+	struct pem_obj	o;
+	size_t		pos = 0, before = a->n;
+	int		r;
 
-	br_pem_decoder_init(&pc);
-	while (pos <= len) {
-		/* a final "\n" ends a last line that has none */
-		if (pos == len)
-			n = br_pem_decoder_push(&pc, "\n", 1);
-		else
-			n = br_pem_decoder_push(&pc, pem + pos, len - pos);
-		if (pos == len && n == 0)
-			n = 1;
-		pos += n;
-		r = anchors_pem_event(&pc, &in_cert, what, e);
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			continue;
-		if (anchors_pem.overflow)
-			return err_set(e, "%s: certificate over %d bytes "
-			    "(CERT_DER_MAX)", what, CERT_DER_MAX);
-		if (anchors_add_der(a, anchors_pem.der, anchors_pem.len, what,
+	while ((r = pem_next(pem, len, &pos, &o, anchors_der,
+	    sizeof(anchors_der), e)) == 1) {
+		if (o.cert && anchors_add_der(a, anchors_der, o.len, what,
 		    e) != 0)
 			return -1;
-		in_cert = 0;
 	}
-	if (in_cert)
-		return err_set(e, "%s: truncated PEM", what);
+	if (r < 0)
+		return err_prefix(e, "%s", what);
 	if (a->n == before)
 		return err_set(e, "%s: no CERTIFICATE in PEM", what);
 	return 0;

@@ -21,6 +21,8 @@
 					   bundle: 144 roots) */
 #define ANCHOR_POOL_MAX		131072	/* DN and key bytes of run-time anchors
 					   (Debian's bundle: about 70 KB) */
+#define PEM_DER_MAX		16384	/* one certificate of a PEM bundle, DER */
+#define PEM_NAME_MAX		64	/* a PEM object's name, with its NUL */
 
 #define TOKEN_MAX		12288	/* a subject or access token: Google
 					   documents STS tokens up to 12,288 */

@@ -49,8 +49,6 @@
 struct refresh {
 	const struct config	*cfg;
 	struct cred		cred;
-	struct anchors		google;		/* STS, IAM */
-	struct anchors		kube;		/* the API server */
 	struct source		source;		/* the subject token's */
 	struct dial_table	dial;		/* every host, resolved once */
 	struct proxy		proxy;		/* on: HTTPS goes through it */
@@ -73,6 +71,11 @@ struct refresh {
 };
 
 static struct refresh	R;
+/* Trust anchors (public: CA names and keys, never wiped) live apart from
+ * R, so that the wipe of R does not make their 300 KB of pools resident;
+ * anchors_init touches only what a set uses. */
+static struct anchors	M_google;	/* STS, IAM */
+static struct anchors	M_kube;		/* the API server */
 /* The large buffers live apart from R, so that a wipe of R (small) and
  * of the used part of these never makes all their pages resident. */
 static char		M_file[CA_FILE_MAX];	/* one local file at a time */
@@ -151,7 +154,7 @@ refresh_plan_source(struct err *e)
 	if (refresh_secret(R.proxy.password, strlen(R.proxy.password), e) != 0 ||
 	    refresh_secret(R.proxy.auth, strlen(R.proxy.auth), e) != 0)
 		return -1;
-	if (source_plan(&R.source, &R.cred, &R.cfg->az, &R.google, &ignored,
+	if (source_plan(&R.source, &R.cred, &R.cfg->az, &M_google, &ignored,
 	    e) != 0)
 		return -1;
 	R.source.dial = &R.dial;
@@ -178,12 +181,12 @@ refresh_read_config(struct err *e)
 	if (log_secret_add(R.cred.client_secret,
 	    strlen(R.cred.client_secret)) != 0)
 		return err_set(e, "too many secrets (LOG_SECRETS_MAX)");
-	anchors_init(&R.google);
-	if (!c->no_embedded_roots && anchors_add_embedded(&R.google, e) != 0)
+	anchors_init(&M_google);
+	if (!c->no_embedded_roots && anchors_add_embedded(&M_google, e) != 0)
 		return -1;
 	if (c->ca_file[0] != '\0' && (refresh_read(c->ca_file, sizeof(M_file),
 	    "--ca-file", e) != 0 ||
-	    anchors_add_pem(&R.google, M_file, M_filelen, c->ca_file, e) != 0))
+	    anchors_add_pem(&M_google, M_file, M_filelen, c->ca_file, e) != 0))
 		return -1;
 	return refresh_plan_source(e);
 }
@@ -266,7 +269,7 @@ refresh_kube_target(struct err *e)
 	if (n < 0 || (size_t)n >= sizeof(t->server_name))
 		return err_set(e, "API server name exceeds HOST_MAX");
 	memcpy(t->secret, R.cfg->secret, sizeof(t->secret));
-	t->anchors = &R.kube;
+	t->anchors = &M_kube;
 	t->dial = &R.dial;
 	t->conn = &M_kubeconn;
 	tls_conn_init(&M_kubeconn);
@@ -311,8 +314,8 @@ refresh_read_kube(struct err *e)
 	    &M_filelen, e) != 0)
 		return -1;
 	refresh_file_used();
-	anchors_init(&R.kube);
-	return anchors_add_pem(&R.kube, M_file, M_filelen, "ca.crt", e);
+	anchors_init(&M_kube);
+	return anchors_add_pem(&M_kube, M_file, M_filelen, "ca.crt", e);
 }
 
 /*
@@ -445,7 +448,7 @@ refresh_identity(int64_t deadline, const char **step, struct err *e)
 		return -1;
 	*step = "sts";
 	refresh_phase("sts", EXIT_IDENTITY);
-	if (sts_exchange(&R.cred, &R.google, &R.dial, R.subject, R.sublen,
+	if (sts_exchange(&R.cred, &M_google, &R.dial, R.subject, R.sublen,
 	    deadline,
 	    &R.fed, e) != 0)
 		return -1;
@@ -461,7 +464,7 @@ refresh_identity(int64_t deadline, const char **step, struct err *e)
 	}
 	*step = "iam";
 	refresh_phase("iam", EXIT_IDENTITY);
-	if (iam_impersonate(&R.cred, &R.google, &R.dial, &R.fed, deadline,
+	if (iam_impersonate(&R.cred, &M_google, &R.dial, &R.fed, deadline,
 	    &R.access,
 	    e) != 0)
 		return -1;

@@ -1,7 +1,7 @@
 /*
  * tls.h -- sockets and TLS: entropy, connect with deadlines, BearSSL
- * client (TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305), HTTP round
- * trips on a connection kept alive when asked.
+ * client (TLS 1.2, ECDHE with AES-GCM), HTTP round trips on a connection
+ * kept alive when asked.
  */
 #ifndef REGCRED_TLS_H
 #define REGCRED_TLS_H

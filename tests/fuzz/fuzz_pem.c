@@ -1,13 +1,15 @@
 /*
  * fuzz_pem.c -- PEM bundles as trust anchors (anchors_add_pem), with
- * BearSSL's PEM and X.509 decoders under it.
+ * pem.c's PEM decoder and BearSSL's X.509 decoder under it.
  *
  * Input: the bundle; it is added twice to one set, so that the set's
  * limits (ANCHORS_MAX, ANCHOR_POOL_MAX) are reached too.
  * Properties: the set never holds more than ANCHORS_MAX anchors nor uses
  * more than its pool; every anchor's name and key bytes lie in the used
  * part of the pool, with a non-empty name and key; an accepted bundle
- * adds at least one anchor and no more than it has PEM objects.
+ * adds at least one anchor and no more than it has PEM objects; pem_next
+ * walks forward only, within the input, and gives objects with a name and
+ * at most PEM_DER_MAX bytes.
  */
 #include <string.h>
 #include <strings.h>
@@ -15,6 +17,7 @@
 #include "anchors.h"
 #include "fuzz.h"
 #include "log.h"
+#include "pem.h"
 
 static struct anchors	a;
 
@@ -65,6 +68,27 @@ count_blocks(const char *s, size_t len)
 	return n;
 }
 
+static unsigned char	der[PEM_DER_MAX];
+
+static void
+check_walk(const char *pem, size_t size)
+{
+	struct pem_obj	o;
+	struct err	e;
+	size_t		pos = 0, last;
+	int		r;
+
+	do {
+		last = pos;
+		r = pem_next(pem, size, &pos, &o, der, sizeof(der), &e);
+		FUZZ_CHECK(pos <= size && (r != 1 || pos > last));
+		if (r == 1)
+			FUZZ_CHECK(o.name[0] != '\0' && o.len <= sizeof(der) &&
+			    memchr(o.name, '\0', sizeof(o.name)) != NULL);
+	} while (r == 1);
+	FUZZ_CHECK(r == 0 || r == -1);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -75,6 +99,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > CA_FILE_MAX)
 		return 0;
 	blocks = count_blocks(pem, size);
+	check_walk(pem, size);
 	anchors_init(&a);
 	for (round = 0; round < 2; round++) {
 		before = a.n;

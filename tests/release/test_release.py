@@ -142,6 +142,39 @@ def test_sbom_matches_anchors(sbom):
         assert (b, "STATIC_LINK", "SPDXRef-musl") in rels
 
 
+def patch_files():
+    return sorted((TOP / "vendor/patches").glob("*.patch"))
+
+
+def test_sbom_lists_patches(sbom):
+    """Every BearSSL patch is a package with its SHA-256, applied to BearSSL
+    (PATCH_APPLIED); nothing else claims to be one."""
+    files = patch_files()
+    assert files, "vendor/patches holds no patch"
+    got = [p for p in sbom["packages"] if p["SPDXID"].startswith("SPDXRef-patch-")]
+    assert [p["name"] for p in got] == [f.name for f in files]
+    rels = {(r["spdxElementId"], r["relationshipType"], r["relatedSpdxElement"])
+            for r in sbom["relationships"]}
+    for p, f in zip(got, files):
+        assert p["SPDXID"] == "SPDXRef-patch-" + f.name.split("-")[0]
+        assert p["checksums"] == [{"algorithm": "SHA256", "checksumValue": sha256_file(f)}]
+        assert (p["SPDXID"], "PATCH_APPLIED", "SPDXRef-bearssl") in rels
+    assert f"with {len(files)} regcred patches" in pkg_by_id(sbom, "SPDXRef-bearssl")["comment"]
+
+
+def test_patches_have_headers_and_are_explained():
+    """Each patch opens with a header (what, why, effect) before its diff,
+    and SECURITY.md explains it by number."""
+    sec = (TOP / "SECURITY.md").read_text()
+    for f in patch_files():
+        text = f.read_text()
+        head = text.split("\n--- a/", 1)[0]
+        assert head.startswith(f"regcred patch {f.name[:4]}:"), f.name
+        for word in ("What:", "Why:", "Effect:"):
+            assert word in head, f"{f.name}: header lacks {word}"
+        assert f"`{f.name}`" in sec, f"SECURITY.md does not explain {f.name}"
+
+
 @pytest.mark.parametrize("arch", ARCHES)
 def test_version_names_the_lock_and_the_architecture(arch):
     out = run_binary(arch, "version")
@@ -524,6 +557,17 @@ def test_source_hash_mismatch_fails_the_build(tmp_path):
     assert r.returncode != 0
     assert f"SHA-256 MISMATCH for {row['file']}" in r.stderr, r.stderr[-2000:]
     assert not (d / ".vendor/src/jsmn").exists()
+
+
+def test_patch_that_does_not_apply_fails_the_build(tmp_path):
+    f = patch_files()[0]
+    rel = f"vendor/patches/{f.name}"
+    ctx = [l for l in f.read_text().splitlines() if l.startswith(" ") and len(l) > 20][0]
+    d = tampered_clone(tmp_path, rel, ctx + "\n", ctx + " changed\n")
+    shutil.copytree(TOP / ".vendor/dl", d / ".vendor/dl")
+    r = subprocess.run(["./build.sh", "gen"], cwd=d, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert f"BearSSL patch {rel} does not apply" in r.stderr, r.stderr[-2000:]
 
 
 def test_changed_trust_anchor_fails_the_build(tmp_path):
