@@ -400,22 +400,24 @@ config_copy(struct config *c, const struct opt_def *d, const char *v,
 	return 0;
 }
 
+/* A whole number of seconds from 1 to max (no sign, no spaces), into
+ * *out; the error names the option as src. */
 static int
-config_timeout(struct config *c, const char *v, const char *src,
+config_seconds(const char *v, long max, const char *src, int *out,
     struct err *e)
 {
 	size_t	i;
 	long	n = 0;
 
 	for (i = 0; v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9' || i >= 5)
+		if (v[i] < '0' || v[i] > '9' || n > max)
 			break;
 		n = n * 10 + (v[i] - '0');
 	}
-	if (i == 0 || v[i] != '\0' || n < 1 || n > TIMEOUT_MAX_S)
+	if (i == 0 || v[i] != '\0' || n < 1 || n > max)
 		return err_set(e, "%s must be a whole number of seconds from "
-		    "1 to %d", src, TIMEOUT_MAX_S);
-	c->timeout_s = (int)n;
+		    "1 to %d", src, (int)max);
+	*out = (int)n;
 	return 0;
 }
 
@@ -476,25 +478,6 @@ config_proxy(struct config *c, const char *v, const char *src,
 }
 
 /* ---- the status file and metrics ------------------------------------ */
-
-static int
-config_max_age(struct config *c, const char *v, const char *src,
-    struct err *e)
-{
-	size_t	i;
-	long	n = 0;
-
-	for (i = 0; v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9' || i >= 7)
-			break;
-		n = n * 10 + (v[i] - '0');
-	}
-	if (i == 0 || v[i] != '\0' || n < 1 || n > STATUS_MAX_AGE_MAX_S)
-		return err_set(e, "%s must be a whole number of seconds from "
-		    "1 to %d", src, STATUS_MAX_AGE_MAX_S);
-	c->max_age_s = (int)n;
-	return 0;
-}
 
 /* A numeric HOST:PORT that metrics_open will take, port not 0. */
 static int
@@ -589,7 +572,7 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 	case OPT_NO_ROOTS:
 		return config_bool(c, v, src, e);
 	case OPT_TIMEOUT:
-		return config_timeout(c, v, src, e);
+		return config_seconds(v, TIMEOUT_MAX_S, src, &c->timeout_s, e);
 	case OPT_LOG_FORMAT:
 		return config_log_format(c, v, src, e);
 	case OPT_AZ_AUTHORITY:
@@ -599,7 +582,8 @@ config_apply(struct config *c, enum opt_id id, const char *v,
 	case OPT_PROXY:
 		return config_proxy(c, v, src, e);
 	case OPT_MAX_AGE:
-		return config_max_age(c, v, src, e);
+		return config_seconds(v, STATUS_MAX_AGE_MAX_S, src,
+		    &c->max_age_s, e);
 	case OPT_METRICS_ADDR:
 		return config_metrics_addr(c, v, src, e);
 	default:

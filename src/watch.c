@@ -30,6 +30,7 @@ watch_request(const struct watch *w, const struct kube_target *t,
 {
 	char		path[URL_MAX], host[HOST_MAX + 10];
 	struct http_hdr	h[3];
+	struct url	u;
 	struct http_req	r;
 	int		n;
 
@@ -39,12 +40,16 @@ watch_request(const struct watch *w, const struct kube_target *t,
 	    w->rv[0] ? "&resourceVersion=" : "", w->rv, WATCH_TIMEOUT_S);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, "watch path exceeds URL_MAX");
-	n = fmt_print(host, sizeof(host), strchr(t->host, ':') ? "[%s]:%s" :
-	    "%s:%s", t->host, t->port);
-	if (n < 0 || (size_t)n >= sizeof(host) ||
-	    (n = fmt_print(watch_auth, sizeof(watch_auth), "Bearer %.*s",
-	    (int)t->tokenlen, t->token)) < 0 || (size_t)n >= sizeof(watch_auth))
-		return err_set(e, "watch request exceeds its limits");
+	memset(&u, 0, sizeof(u));
+	memcpy(u.host, t->host, sizeof(u.host));
+	memcpy(u.port, t->port, sizeof(u.port));
+	u.ipv6 = strchr(t->host, ':') != NULL;
+	if (url_hostport(&u, host, sizeof(host), e) != 0)
+		return -1;
+	n = fmt_print(watch_auth, sizeof(watch_auth), "Bearer %.*s",
+	    (int)t->tokenlen, t->token);
+	if (n < 0 || (size_t)n >= sizeof(watch_auth))
+		return err_set(e, "service-account token exceeds TOKEN_MAX");
 	h[0] = (struct http_hdr){ "Accept", WATCH_ACCEPT };
 	h[1] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	h[2] = (struct http_hdr){ "Authorization", watch_auth };
