@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Writes tests/unit/bearssl_vectors.h: known answers for the BearSSL
 primitives regcred patches (vendor/patches/): RSA-2048 and RSA-4096
-(e = 65537) PKCS#1 v1.5 signatures over SHA-256, ECDSA P-256 (SHA-256) and
-P-384 (SHA-384) signatures, raw (r || s) and ASN.1, made by Python
-`cryptography` (OpenSSL), not by BearSSL. The keys are derived from fixed
+(e = 65537) PKCS#1 v1.5 signatures over SHA-256, ECDSA P-256 (SHA-256),
+P-384 (SHA-384) and P-521 (SHA-512) signatures, raw (r || s) and ASN.1,
+made by Python `cryptography` (OpenSSL), not by BearSSL; and the field
+moduli p of the three curves (FIPS 186-4, D.1.2), to negate points. The keys are derived from fixed
 numbers or generated once; run it again only to change the cases.
 
     python3 tests/unit/gen_bearssl_vectors.py > tests/unit/bearssl_vectors.h
@@ -60,3 +61,8 @@ print(rsa_case(2048))
 print(rsa_case(4096))
 print(ec_case(ec.SECP256R1(), hashes.SHA256(), "p256", 32))
 print(ec_case(ec.SECP384R1(), hashes.SHA384(), "p384", 48))
+print(ec_case(ec.SECP521R1(), hashes.SHA512(), "p521", 66))
+for name, p, size in (("p256", 2**256 - 2**224 + 2**192 + 2**96 - 1, 32),
+                      ("p384", 2**384 - 2**128 - 2**96 + 2**32 - 1, 48),
+                      ("p521", 2**521 - 1, 66)):
+    print(carray(name + "_p", p.to_bytes(size, "big")))

@@ -8,6 +8,8 @@
  *   0002  the ClientHello offers X25519 first, then P-256, P-384, P-521
  *   0003  br_rsa_i62_public: variable-time exponent (RSA-2048, RSA-4096)
  *   0004  br_ecdsa_i31_vrfy_raw: 1/s by modular division (P-256, P-384)
+ *   0005  br_ec_prime_i31 muladd: one joint, variable-time ladder (P-384,
+ *         P-521 and P-256), against br_ec_prime_i15 muladd (unpatched)
  *
  * Vectors: tests/unit/bearssl_vectors.h (gen_bearssl_vectors.py, Python
  * cryptography). Random inputs come from a fixed-seed HMAC-DRBG, so a
@@ -28,6 +30,7 @@
 #define RANDOM_RSA	1000	/* random (modulus, x, e) triples */
 #define RANDOM_P256	100	/* random keys and signatures */
 #define RANDOM_P384	20
+#define RANDOM_MULADD	24	/* 0005, P-256 (P-384 /2, P-521 /6) */
 
 static br_hmac_drbg_context	drbg;
 
@@ -170,40 +173,45 @@ test_rsa_vs_i31(void **state)
 /* --- 0004: ECDSA -------------------------------------------------------- */
 
 static int
-ec_ok(int curve, const unsigned char *q, size_t qlen, const void *hash,
-    size_t hlen, const unsigned char *sig, size_t siglen)
+ec_ok(const br_ec_impl *impl, int curve, const unsigned char *q,
+    size_t qlen, const void *hash, size_t hlen, const unsigned char *sig,
+    size_t siglen)
 {
 	br_ec_public_key	pk = { curve, (unsigned char *)q, qlen };
 
-	return (int)br_ecdsa_i31_vrfy_raw(&br_ec_all_m31, hash, hlen, &pk,
-	    sig, siglen);
+	return (int)br_ecdsa_i31_vrfy_raw(impl, hash, hlen, &pk, sig, siglen);
 }
 
-/* The good signature, then every one-bit change of it, the key and the
- * hash. */
+/* The good signature, then every step-th one-bit change of it, the key
+ * and the hash (step 1: every one; step 9: one bit of every byte, each
+ * bit position in turn). */
 static void
-ec_kat(int curve, const unsigned char *q, size_t qlen,
-    const unsigned char *hash, size_t hlen, const unsigned char *sig,
-    size_t siglen)
+ec_kat(const br_ec_impl *impl, int curve, const unsigned char *q,
+    size_t qlen, const unsigned char *hash, size_t hlen,
+    const unsigned char *sig, size_t siglen, size_t step)
 {
 	unsigned char	b[160];
 	size_t		i;
 
-	assert_int_equal(ec_ok(curve, q, qlen, hash, hlen, sig, siglen), 1);
-	for (i = 0; i < siglen * 8; i++) {
+	assert_int_equal(ec_ok(impl, curve, q, qlen, hash, hlen, sig, siglen),
+	    1);
+	for (i = 0; i < siglen * 8; i += step) {
 		memcpy(b, sig, siglen);
 		b[i / 8] ^= (unsigned char)(1u << (i % 8));
-		assert_int_equal(ec_ok(curve, q, qlen, hash, hlen, b, siglen), 0);
+		assert_int_equal(ec_ok(impl, curve, q, qlen, hash, hlen, b,
+		    siglen), 0);
 	}
-	for (i = 0; i < qlen * 8; i++) {
+	for (i = 0; i < qlen * 8; i += step) {
 		memcpy(b, q, qlen);
 		b[i / 8] ^= (unsigned char)(1u << (i % 8));
-		assert_int_equal(ec_ok(curve, b, qlen, hash, hlen, sig, siglen), 0);
+		assert_int_equal(ec_ok(impl, curve, b, qlen, hash, hlen, sig,
+		    siglen), 0);
 	}
-	for (i = 0; i < hlen * 8; i++) {
+	for (i = 0; i < hlen * 8; i += step) {
 		memcpy(b, hash, hlen);
 		b[i / 8] ^= (unsigned char)(1u << (i % 8));
-		assert_int_equal(ec_ok(curve, q, qlen, b, hlen, sig, siglen), 0);
+		assert_int_equal(ec_ok(impl, curve, q, qlen, b, hlen, sig,
+		    siglen), 0);
 	}
 }
 
@@ -219,21 +227,50 @@ test_p256_kat(void **state)
 	assert_ptr_equal(br_ec_get_default(), &br_ec_all_m31);
 	assert_int_equal(br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, p256_hash,
 	    sizeof(p256_hash), &pk, p256_der, sizeof(p256_der)), 1);
-	ec_kat(BR_EC_secp256r1, p256_q, sizeof(p256_q), p256_hash,
-	    sizeof(p256_hash), p256_sig, sizeof(p256_sig));
+	ec_kat(&br_ec_all_m31, BR_EC_secp256r1, p256_q, sizeof(p256_q),
+	    p256_hash, sizeof(p256_hash), p256_sig, sizeof(p256_sig), 1);
+	/* br_ec_prime_i31 (0005) does P-256 too */
+	assert_int_equal(ec_ok(&br_ec_prime_i31, BR_EC_secp256r1, p256_q,
+	    sizeof(p256_q), p256_hash, sizeof(p256_hash), p256_sig,
+	    sizeof(p256_sig)), 1);
+}
+
+/* P-384 and P-521: br_ec_all_m31 hands them to br_ec_prime_i31 (0005);
+ * the one-bit changes go to br_ec_prime_i31 directly. */
+static void
+ec_kat_prime(int curve, const unsigned char *q, size_t qlen,
+    const unsigned char *hash, size_t hlen, const unsigned char *sig,
+    size_t siglen, const unsigned char *der, size_t derlen, size_t step)
+{
+	br_ec_public_key	pk = { curve, (unsigned char *)q, qlen };
+
+	assert_int_equal(br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, hash, hlen,
+	    &pk, der, derlen), 1);
+	assert_int_equal(br_ecdsa_i31_vrfy_asn1(&br_ec_prime_i31, hash, hlen,
+	    &pk, der, derlen), 1);
+	assert_int_equal(ec_ok(&br_ec_all_m31, curve, q, qlen, hash, hlen,
+	    sig, siglen), 1);
+	ec_kat(&br_ec_prime_i31, curve, q, qlen, hash, hlen, sig, siglen, step);
 }
 
 static void
 test_p384_kat(void **state)
 {
-	br_ec_public_key	pk = { BR_EC_secp384r1, (unsigned char *)p384_q,
-	    sizeof(p384_q) };
-
 	(void)state;
-	assert_int_equal(br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, p384_hash,
-	    sizeof(p384_hash), &pk, p384_der, sizeof(p384_der)), 1);
-	ec_kat(BR_EC_secp384r1, p384_q, sizeof(p384_q), p384_hash,
-	    sizeof(p384_hash), p384_sig, sizeof(p384_sig));
+	ec_kat_prime(BR_EC_secp384r1, p384_q, sizeof(p384_q), p384_hash,
+	    sizeof(p384_hash), p384_sig, sizeof(p384_sig), p384_der,
+	    sizeof(p384_der), 1);
+}
+
+/* P-521: one bit of every byte (no P-521 root in Debian's bundle; every
+ * bit would take 30 s under ASan and minutes under qemu-user). */
+static void
+test_p521_kat(void **state)
+{
+	(void)state;
+	ec_kat_prime(BR_EC_secp521r1, p521_q, sizeof(p521_q), p521_hash,
+	    sizeof(p521_hash), p521_sig, sizeof(p521_sig), p521_der,
+	    sizeof(p521_der), 9);
 }
 
 /* Patched i31 and unpatched i15 give the same verdict. */
@@ -281,6 +318,265 @@ test_ecdsa_vs_i15(void **state)
 	(void)state;
 	ec_random(BR_EC_secp256r1, &br_sha256_vtable, RANDOM_P256);
 	ec_random(BR_EC_secp384r1, &br_sha384_vtable, RANDOM_P384);
+}
+
+/* --- 0005: br_ec_prime_i31 muladd -------------------------------------- */
+
+/* A curve: its field modulus p (to negate points) and order n. */
+typedef struct {
+	int			curve;
+	const unsigned char	*p;
+	size_t			len;	/* bytes of p, n, a scalar */
+	const unsigned char	*n;
+} ec_case;
+
+static ec_case
+ec_curve(int curve)
+{
+	ec_case		c = { curve, NULL, 0, NULL };
+	size_t		nlen;
+
+	if (curve == BR_EC_secp256r1)
+		c.p = p256_p, c.len = sizeof(p256_p);
+	if (curve == BR_EC_secp384r1)
+		c.p = p384_p, c.len = sizeof(p384_p);
+	if (curve == BR_EC_secp521r1)
+		c.p = p521_p, c.len = sizeof(p521_p);
+	c.n = br_ec_prime_i15.order(curve, &nlen);
+	assert_int_equal(nlen, c.len);
+	return c;
+}
+
+/* out = n - k (big-endian, k < n); n - 1, n - 2, ... */
+static void
+n_minus(const ec_case *c, unsigned k, unsigned char *out)
+{
+	size_t		i;
+	unsigned	borrow = k, d;
+
+	for (i = c->len; i-- > 0;) {
+		d = c->n[i] - (borrow & 0xff);
+		out[i] = (unsigned char)d;
+		borrow = (borrow >> 8) + (d >> 8 & 1);
+	}
+}
+
+/* A random scalar in 1..n-1. sparse: most 2-bit windows zero. */
+static void
+scalar_random(const ec_case *c, unsigned char *x, int sparse)
+{
+	unsigned char	m[66], nz;
+	size_t		i;
+
+	do {
+		rnd(x, c->len);
+		rnd(m, c->len);
+		for (i = 0; sparse && i < c->len; i++)
+			x[i] &= m[i] & (m[i] >> 1) & 0x41;
+		x[0] &= c->n[0] == 1 ? 1 : 0xff;
+		for (nz = 0, i = 0; i < c->len; i++)
+			nz |= x[i];
+	} while (memcmp(x, c->n, c->len) >= 0 || nz == 0);
+}
+
+/* A = k*G by BearSSL's unpatched i15 code; the point's length. */
+static size_t
+ec_point(const ec_case *c, const unsigned char *k, unsigned char *A)
+{
+	return br_ec_prime_i15.mulgen(A, k, c->len, c->curve);
+}
+
+/* N = -A: y = p - y (big-endian subtraction). Also checked against
+ * (n-1)*A computed by br_ec_prime_i15.mul. */
+static void
+ec_neg(const ec_case *c, const unsigned char *A, unsigned char *N)
+{
+	unsigned char	m[BR_EC_KBUF_PUB_MAX_SIZE], k[66];
+	const unsigned char *y = A + 1 + c->len;
+	unsigned	borrow = 0, d;
+	size_t		i, len = 1 + 2 * c->len;
+
+	memcpy(N, A, 1 + c->len);
+	for (i = c->len; i-- > 0;) {
+		d = c->p[i] - y[i] - borrow;
+		N[1 + c->len + i] = (unsigned char)d;
+		borrow = d >> 8 & 1;
+	}
+	assert_int_equal(borrow, 0);
+	memcpy(m, A, len);
+	n_minus(c, 1, k);
+	assert_int_equal(br_ec_prime_i15.mul(m, len, k, c->len, c->curve), 1);
+	assert_memory_equal(m, N, len);
+}
+
+/* x*A + y*B by br_ec_prime_i31 (patched) and br_ec_prime_i15 (not):
+ * the same verdict, and the same point when it succeeds. */
+static uint32_t
+muladd_agree(const ec_case *c, const unsigned char *A,
+    const unsigned char *B, const unsigned char *x, size_t xlen,
+    const unsigned char *y, size_t ylen)
+{
+	unsigned char	a31[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char	a15[BR_EC_KBUF_PUB_MAX_SIZE];
+	size_t		len = 1 + 2 * c->len;
+	uint32_t	r31, r15;
+
+	memcpy(a31, A, len);
+	memcpy(a15, A, len);
+	r31 = br_ec_prime_i31.muladd(a31, B, len, x, xlen, y, ylen, c->curve);
+	r15 = br_ec_prime_i15.muladd(a15, B, len, x, xlen, y, ylen, c->curve);
+	assert_int_equal(r31, r15);
+	if (r31)
+		assert_memory_equal(a31, a15, len);
+	return r31;
+}
+
+/* x, y with A and B, and with A against itself and its negation. */
+static void
+muladd_points(const ec_case *c, const unsigned char *A,
+    const unsigned char *B, const unsigned char *x, const unsigned char *y)
+{
+	unsigned char	N[BR_EC_KBUF_PUB_MAX_SIZE];
+
+	ec_neg(c, A, N);
+	assert_int_equal(muladd_agree(c, A, B, x, c->len, y, c->len), 1);
+	muladd_agree(c, A, NULL, x, c->len, y, c->len);
+	muladd_agree(c, A, A, x, c->len, y, c->len);	/* table: A = B */
+	muladd_agree(c, A, N, x, c->len, y, c->len);	/* table: A = -B */
+	/* x*A + x*A: the doubling case of code_add */
+	assert_int_equal(muladd_agree(c, A, A, x, c->len, x, c->len), 1);
+	/* x*A + x*(-A): infinity, an error for both */
+	assert_int_equal(muladd_agree(c, A, N, x, c->len, x, c->len), 0);
+}
+
+/* Random points and scalars, dense and sparse, on the three curves. */
+static void
+test_muladd_vs_i15(void **state)
+{
+	static const int	curves[] = { BR_EC_secp256r1, BR_EC_secp384r1,
+	    BR_EC_secp521r1 };
+	/* fewer on P-384 and P-521: i15 is slow there */
+	static const size_t	rounds[] = { RANDOM_MULADD,
+	    RANDOM_MULADD / 2, RANDOM_MULADD / 6 };
+	unsigned char		A[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char		B[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char		a[66], b[66], x[66], y[66];
+	size_t			i, j;
+	ec_case			c;
+
+	(void)state;
+	for (j = 0; j < 3; j++) {
+		c = ec_curve(curves[j]);
+		for (i = 0; i < rounds[j]; i++) {
+			scalar_random(&c, a, 0);
+			scalar_random(&c, b, 0);
+			assert_int_equal(ec_point(&c, a, A), 1 + 2 * c.len);
+			ec_point(&c, b, B);
+			scalar_random(&c, x, i % 4 == 1 || i % 4 == 3);
+			scalar_random(&c, y, i % 4 >= 2);
+			muladd_points(&c, A, B, x, y);
+		}
+	}
+}
+
+/* Small scalars (one byte long, the other full length), against a second
+ * derivation: x*G + y*G = (x+y)*G by br_ec_prime_i15.mulgen. */
+static void
+muladd_small(const ec_case *c, const unsigned char *A,
+    const unsigned char *N)
+{
+	unsigned char	G[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char	S[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char	x[1], y[66];
+	const unsigned char *g;
+	size_t		len;
+
+	memset(y, 0, c->len);
+	g = br_ec_prime_i15.generator(c->curve, &len);
+	memcpy(G, g, len);
+	for (x[0] = 1; x[0] <= 3; x[0]++) {
+		for (y[c->len - 1] = 1; y[c->len - 1] <= 3; y[c->len - 1]++) {
+			muladd_agree(c, A, A, x, 1, y, c->len);
+			muladd_agree(c, A, N, x, 1, y, c->len);
+			muladd_agree(c, A, N, y + c->len - 1, 1, x, 1);
+			memcpy(S, G, len);
+			assert_int_equal(br_ec_prime_i31.muladd(S, NULL, len,
+			    x, 1, y, c->len, c->curve), 1);
+			y[c->len - 1] += x[0];
+			ec_point(c, y, G);
+			y[c->len - 1] -= x[0];
+			assert_memory_equal(S, G, len);
+			memcpy(G, g, len);
+		}
+	}
+}
+
+/* Scalars 1, n-1, n-2 and sums that reach n (infinity). */
+static void
+muladd_extremes(const ec_case *c, const unsigned char *A,
+    const unsigned char *N, const unsigned char *B)
+{
+	unsigned char	one[66], m1[66], m2[66], x[66];
+	unsigned char	P[BR_EC_KBUF_PUB_MAX_SIZE];
+	size_t		n = c->len;
+
+	memset(one, 0, n);
+	one[n - 1] = 1;
+	n_minus(c, 1, m1);
+	n_minus(c, 2, m2);
+	scalar_random(c, x, 0);
+	assert_int_equal(muladd_agree(c, A, A, one, n, m1, n), 0);
+	assert_int_equal(muladd_agree(c, A, A, m1, n, one, n), 0);
+	assert_int_equal(muladd_agree(c, A, N, m1, n, m1, n), 0);
+	assert_int_equal(muladd_agree(c, A, A, m2, n, one, n), 1);
+	assert_int_equal(muladd_agree(c, A, A, m1, n, m1, n), 1);
+	assert_int_equal(muladd_agree(c, A, N, one, n, one, n), 0);
+	assert_int_equal(muladd_agree(c, A, B, m1, n, x, n), 1);
+	assert_int_equal(muladd_agree(c, A, B, x, n, m1, n), 1);
+	muladd_agree(c, A, NULL, one, n, m1, n);
+	/* a zero multiplier is an error, as bearssl_ec.h says (0.6: 1) */
+	memset(x, 0, n);
+	memcpy(P, A, 1 + 2 * n);
+	assert_int_equal(br_ec_prime_i31.muladd(P, B, 1 + 2 * n, x, n, one, n,
+	    c->curve), 0);
+	memcpy(P, A, 1 + 2 * n);
+	assert_int_equal(br_ec_prime_i31.muladd(P, B, 1 + 2 * n, one, n, x, n,
+	    c->curve), 0);
+}
+
+static void
+test_muladd_edges(void **state)
+{
+	static const int	curves[] = { BR_EC_secp256r1, BR_EC_secp384r1,
+	    BR_EC_secp521r1 };
+	unsigned char		A[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char		N[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char		B[BR_EC_KBUF_PUB_MAX_SIZE];
+	unsigned char		a[66], b[66];
+	const unsigned char	*g;
+	size_t			j, len;
+	ec_case			c;
+
+	(void)state;
+	for (j = 0; j < 3; j++) {
+		c = ec_curve(curves[j]);
+		scalar_random(&c, a, 0);
+		ec_point(&c, a, A);
+		ec_neg(&c, A, N);
+		scalar_random(&c, a, 0);
+		ec_point(&c, a, B);
+		muladd_small(&c, A, N);
+		muladd_extremes(&c, A, N, B);
+		/* the generator, as B = NULL, against itself and -G */
+		g = br_ec_prime_i15.generator(c.curve, &len);
+		memcpy(A, g, len);
+		ec_neg(&c, A, N);
+		muladd_extremes(&c, A, N, B);
+		muladd_points(&c, A, NULL, a, a);
+		scalar_random(&c, a, 1);
+		scalar_random(&c, b, 0);
+		muladd_points(&c, N, A, a, b);
+	}
 }
 
 /* --- 0002: the curves a ClientHello offers ------------------------------ */
@@ -345,6 +641,9 @@ main(void)
 		cmocka_unit_test(test_p256_kat),
 		cmocka_unit_test(test_p384_kat),
 		cmocka_unit_test(test_ecdsa_vs_i15),
+		cmocka_unit_test(test_p521_kat),
+		cmocka_unit_test(test_muladd_vs_i15),
+		cmocka_unit_test(test_muladd_edges),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
