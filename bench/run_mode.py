@@ -116,10 +116,10 @@ def resumption(pki, work: Path, n: int = 50) -> dict:
     """bench/resume.c (regcred's BearSSL build and anchors code) against
     `openssl s_server` with the stand-ins' Google-shaped RSA chain."""
     exe = work / "resume"
-    src = [str(REPO / "src" / f) for f in ("anchors.c", "log.c", "err.c", "fmt.c", "json.c")]
+    src = [str(REPO / "src" / f) for f in ("anchors.c", "pem.c", "log.c", "err.c", "fmt.c", "json.c")]
     subprocess.run(["musl-gcc", "-std=c11", "-D_DEFAULT_SOURCE", "-O2", "-static", "-iquote",
                     str(REPO / "src"), "-I" + str(REPO / "out" / "gen"),
-                    "-I" + str(REPO / ".vendor" / "src" / "bearssl" / "inc"),
+                    "-I" + str(REPO / ".vendor" / "src" / "bearssl-patched" / "inc"),
                     "-I" + str(REPO / ".vendor" / "src" / "jsmn"), "-o", str(exe),
                     str(HERE / "resume.c")] + src +
                    [str(REPO / "out" / "gen" / "anchors_gen.c"),
@@ -206,6 +206,7 @@ def main(argv) -> int:
     work = Path(tempfile.mkdtemp(prefix="regcred-bench-run-"))
     bench.SPAWN = bench.build_spawn(work)
     pki = certs.make_pki(str(work / "pki"))
+    res = resumption(pki, work)     # first: it builds, and fails fast
     ns_res = {}
     for n in (1, 10, 100):
         world = harness.World(pki, work / f"ns{n}")
@@ -227,7 +228,6 @@ def main(argv) -> int:
     oneshot = one_shot(world, a.regcred, 20, work)
     rm = run_mode(world, a.regcred, a.refreshes)
     world.close()
-    res = resumption(pki, work)
     report(Path(a.out), oneshot, rm, ns_res, a.refreshes, res)
     print(Path(a.out).read_text())
     return 0
