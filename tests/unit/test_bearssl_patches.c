@@ -544,6 +544,33 @@ muladd_extremes(const ec_case *c, const unsigned char *A,
 	    c->curve), 0);
 }
 
+/*
+ * The one verdict 0005 changes. The signature (r = 0, s = 1) with a hash
+ * of 0 (mod n): 0.6 computes 0*Q + 0*G as the all-zero point, whose X
+ * equals r, and accepts for any key (the unpatched i15 code below still
+ * does; so does 0.6's P-256 code, which 0005 does not touch: a hash of 0
+ * cannot be produced, SECURITY.md). ECDSA requires r >= 1: the patched
+ * ladder refuses.
+ */
+static void
+test_ecdsa_r_zero(void **state)
+{
+	unsigned char		sig[96], h[48];
+	br_ec_public_key	pk = { BR_EC_secp384r1, (unsigned char *)p384_q,
+	    sizeof(p384_q) };
+
+	(void)state;
+	memset(sig, 0, sizeof(sig));
+	memset(h, 0, sizeof(h));
+	sig[sizeof(sig) - 1] = 1;
+	assert_int_equal(br_ecdsa_i15_vrfy_raw(&br_ec_prime_i15, h, sizeof(h),
+	    &pk, sig, sizeof(sig)), 1);
+	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_prime_i31, h, sizeof(h),
+	    &pk, sig, sizeof(sig)), 0);
+	assert_int_equal(br_ecdsa_i31_vrfy_raw(&br_ec_all_m31, h, sizeof(h),
+	    &pk, sig, sizeof(sig)), 0);
+}
+
 static void
 test_muladd_edges(void **state)
 {
@@ -644,6 +671,7 @@ main(void)
 		cmocka_unit_test(test_p521_kat),
 		cmocka_unit_test(test_muladd_vs_i15),
 		cmocka_unit_test(test_muladd_edges),
+		cmocka_unit_test(test_ecdsa_r_zero),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
