@@ -406,21 +406,31 @@ build_callgrind() {
 # from its commit so the bench can measure it beside today's: a ratio in one
 # run holds across machines, an absolute figure does not. Cached by commit;
 # skipped (with a note) where the clone lacks that history.
-BENCH_BASE=2947aaf
+# The commit is bench/run.py's BASE_COMMIT (it labels the figures); on
+# success BENCH_BASE_BIN is its binary, else empty.
 build_bench_base() {
-	dir=${REGCRED_BENCH_CACHE:-$HOME/.cache/regcred-bench}/$BENCH_BASE
-	[ -x "$dir/out/regcred" ] && return 0
-	git cat-file -e "$BENCH_BASE^{commit}" 2>/dev/null || {
-		say "bench: commit $BENCH_BASE not in this clone; no baseline"
-		return 0
-	}
-	rm -rf "$dir" && git clone -q --no-checkout "$TOP" "$dir" || return 1
-	git -C "$dir" checkout -q --detach "$BENCH_BASE" || return 1
-	mkdir -p "$dir/.vendor" && cp -r "$VDIR/dl" "$dir/.vendor/" || return 1
+	BENCH_BASE_BIN=
+	base=$(sed -n 's/^BASE_COMMIT, BASE_CPU_MS = "\([0-9a-f]*\)".*/\1/p' bench/run.py)
+	[ -n "$base" ] || die "bench: no BASE_COMMIT in bench/run.py"
+	dir=${REGCRED_BENCH_CACHE:-$HOME/.cache/regcred-bench}/$base
+	if [ ! -x "$dir/out/regcred" ]; then
+		git cat-file -e "$base^{commit}" 2>/dev/null || {
+			say "bench: commit $base not in this clone; no baseline"
+			return 0
+		}
+		build_bench_commit "$base" "$dir" || return 1
+	fi
+	BENCH_BASE_BIN=$dir/out/regcred
+}
+
+build_bench_commit() {
+	rm -rf "$2" && git clone -q --no-checkout "$TOP" "$2" || return 1
+	git -C "$2" checkout -q --detach "$1" || return 1
+	mkdir -p "$2/.vendor" && cp -r "$VDIR/dl" "$2/.vendor/" || return 1
 	# only its binary is needed: that commit's SBOM step no longer finds
 	# musl's source hash the way it asked (fixed since), after the link
-	(cd "$dir" && ./build.sh build >"$dir/build.log" 2>&1)
-	[ -x "$dir/out/regcred" ] || die "bench: building $BENCH_BASE failed ($dir/build.log)"
+	(cd "$2" && ./build.sh build >"$2/build.log" 2>&1)
+	[ -x "$2/out/regcred" ] || die "bench: building $1 failed ($2/build.log)"
 }
 
 # Static musl build with UBSan in trap mode (no runtime needed).
@@ -860,12 +870,7 @@ main() {
 		build_bench_base
 		py_deps
 		sh tests/e2e/build.sh >/dev/null
-		base=${REGCRED_BENCH_CACHE:-$HOME/.cache/regcred-bench}/$BENCH_BASE/out/regcred
-		if [ -x "$base" ]; then
-			python3 bench/run.py --baseline "$base"
-		else
-			python3 bench/run.py
-		fi
+		python3 bench/run.py ${BENCH_BASE_BIN:+--baseline "$BENCH_BASE_BIN"}
 		;;
 	demo)
 		build_release

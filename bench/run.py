@@ -554,6 +554,7 @@ def write_report(path: Path, b: Bench, n: int, runs: dict, cg: dict, cg_top: dic
 # it turns the target into a ratio measured on whatever machine runs the
 # bench: machines of this class differ by up to 2x from day to day (the old
 # job took 589 ms then, 1,096 ms on 2026-11-30 on a quiet machine).
+# `./build.sh bench` reads the commit from the line below to build it.
 BASE_COMMIT, BASE_CPU_MS = "2947aaf", 8.6
 
 

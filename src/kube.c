@@ -132,9 +132,8 @@ kube_error_message(const char *body, size_t len, char *dst, size_t cap)
 	log_quote(dst, cap, msg, n);
 }
 
-/* /api/v1/namespaces/NS/KIND/NAME?QUERY on the API server. */
-static int
-kube_path(const struct kube_target *t, const char *ns, const char *kind,
+int
+kube_url(const struct kube_target *t, const char *ns, const char *kind,
     const char *name, const char *query, struct url *u, struct err *e)
 {
 	int	n;
@@ -146,20 +145,21 @@ kube_path(const struct kube_target *t, const char *ns, const char *kind,
 	memcpy(u->port, t->port, sizeof(u->port));
 	u->ipv6 = strchr(t->host, ':') != NULL;
 	n = fmt_print(u->path, sizeof(u->path),
-	    "/api/v1/namespaces/%s/%s/%s%s", ns, kind, name, query);
+	    "/api/v1/namespaces/%s/%s%s%s%s", ns, kind, name[0] ? "/" : "",
+	    name, query);
 	if (n < 0 || (size_t)n >= sizeof(u->path))
 		return err_set(e, "API path exceeds URL_MAX");
 	return 0;
 }
 
-static int
-kube_bearer(const struct kube_target *t, struct err *e)
+int
+kube_bearer(const struct kube_target *t, char *dst, size_t cap,
+    struct err *e)
 {
 	int	n;
 
-	n = fmt_print(kube_auth, sizeof(kube_auth), "Bearer %.*s",
-	    (int)t->tokenlen, t->token);
-	if (n < 0 || (size_t)n >= sizeof(kube_auth))
+	n = fmt_print(dst, cap, "Bearer %.*s", (int)t->tokenlen, t->token);
+	if (n < 0 || (size_t)n >= cap)
 		return err_set(e, "service-account token exceeds TOKEN_MAX");
 	return 0;
 }
@@ -172,7 +172,7 @@ kube_patch(const struct kube_target *t, const struct url *u, const char *ct,
 {
 	static struct http_hdr	h[4];
 
-	if (kube_bearer(t, e) != 0)
+	if (kube_bearer(t, kube_auth, sizeof(kube_auth), e) != 0)
 		return -1;
 	h[0] = (struct http_hdr){ "Content-Type", ct };
 	h[1] = (struct http_hdr){ "Accept", accept };
@@ -231,7 +231,7 @@ kube_apply(const struct kube_target *t, const char *ns, const char *dockercfg,
 	size_t			 len = 0;
 	int			 rc = -1;
 
-	if (kube_path(t, ns, "secrets", t->secret, KUBE_QUERY, &u, e) != 0)
+	if (kube_url(t, ns, "secrets", t->secret, KUBE_QUERY, &u, e) != 0)
 		return -1;
 	if (kube_body(ns, t->secret, dockercfg, cfglen, expires_at,
 	    kube_doc, sizeof(kube_doc), &len, e) != 0)
@@ -335,7 +335,7 @@ kube_sa_patch(const struct kube_target *t, const char *ns, const char *sa,
 	struct url		 u;
 	int			 rc;
 
-	if (kube_path(t, ns, "serviceaccounts", sa, KUBE_SA_QUERY, &u, e) != 0 ||
+	if (kube_url(t, ns, "serviceaccounts", sa, KUBE_SA_QUERY, &u, e) != 0 ||
 	    kube_patch(t, &u, KUBE_JSON_PATCH, "application/json",
 	    kube_sa_body, len, deadline_ms, &r, &fc, e) != 0)
 		return -1;

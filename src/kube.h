@@ -12,6 +12,7 @@
 #include "limits.h"
 
 struct err;
+struct url;
 struct anchors;
 struct dial_table;
 struct tls_conn;
@@ -35,6 +36,13 @@ int	kube_body(const char *ns, const char *name, const char *dockercfg,
 /* message from a metav1.Status body; falls back to the raw body. */
 void	kube_error_message(const char *body, size_t len, char *dst,
 	    size_t cap);
+/* /api/v1/namespaces/NS/KIND[/NAME]QUERY on t's API server (name ""
+ * for the collection; query "" or from its "?"). */
+int	kube_url(const struct kube_target *t, const char *ns, const char *kind,
+	    const char *name, const char *query, struct url *u, struct err *e);
+/* "Bearer TOKEN" of t's service-account token into dst. */
+int	kube_bearer(const struct kube_target *t, char *dst, size_t cap,
+	    struct err *e);
 /* rv (rvcap bytes, may be NULL): the Secret's resourceVersion after the
  * apply, "" when the answer does not say. */
 int	kube_apply(const struct kube_target *t, const char *ns,

@@ -28,32 +28,27 @@ static int
 watch_request(const struct watch *w, const struct kube_target *t,
     size_t *len, struct err *e)
 {
-	char		path[URL_MAX], host[HOST_MAX + 10];
+	char		query[URL_MAX];
+	char		host[HOST_MAX + 10];
 	struct http_hdr	h[3];
 	struct url	u;
 	struct http_req	r;
 	int		n;
 
-	n = fmt_print(path, sizeof(path), "/api/v1/namespaces/%s/secrets?"
-	    "allowWatchBookmarks=true&fieldSelector=metadata.name%%3D%s%s%s"
-	    "&timeoutSeconds=%d&watch=true", w->ns, t->secret,
-	    w->rv[0] ? "&resourceVersion=" : "", w->rv, WATCH_TIMEOUT_S);
-	if (n < 0 || (size_t)n >= sizeof(path))
+	n = fmt_print(query, sizeof(query), "?allowWatchBookmarks=true"
+	    "&fieldSelector=metadata.name%%3D%s%s%s&timeoutSeconds=%d"
+	    "&watch=true", t->secret, w->rv[0] ? "&resourceVersion=" : "",
+	    w->rv, WATCH_TIMEOUT_S);
+	if (n < 0 || (size_t)n >= sizeof(query))
 		return err_set(e, "watch path exceeds URL_MAX");
-	memset(&u, 0, sizeof(u));
-	memcpy(u.host, t->host, sizeof(u.host));
-	memcpy(u.port, t->port, sizeof(u.port));
-	u.ipv6 = strchr(t->host, ':') != NULL;
-	if (url_hostport(&u, host, sizeof(host), e) != 0)
+	if (kube_url(t, w->ns, "secrets", "", query, &u, e) != 0 ||
+	    url_hostport(&u, host, sizeof(host), e) != 0 ||
+	    kube_bearer(t, watch_auth, sizeof(watch_auth), e) != 0)
 		return -1;
-	n = fmt_print(watch_auth, sizeof(watch_auth), "Bearer %.*s",
-	    (int)t->tokenlen, t->token);
-	if (n < 0 || (size_t)n >= sizeof(watch_auth))
-		return err_set(e, "service-account token exceeds TOKEN_MAX");
 	h[0] = (struct http_hdr){ "Accept", WATCH_ACCEPT };
 	h[1] = (struct http_hdr){ "User-Agent", "regcred/" BUILD_VERSION };
 	h[2] = (struct http_hdr){ "Authorization", watch_auth };
-	r = (struct http_req){ "GET", host, path, h, 3, NULL, 0, 0 };
+	r = (struct http_req){ "GET", host, u.path, h, 3, NULL, 0, 0 };
 	return http_request_write((char *)watch_req, sizeof(watch_req), len,
 	    &r, e);
 }
