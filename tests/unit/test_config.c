@@ -723,6 +723,16 @@ test_status_command(void **state)
 	assert_int_equal(parse(&c, &e, "status", NULL), 0);
 	assert_string_equal(c.status_file, "/env.json");
 	assert_int_equal(c.max_age_s, STATUS_MAX_AGE_MAX_S);
+	/*
+	 * The probe runs in the refresher's container, with its environment:
+	 * a setting only refresh and run use (here, no embedded roots and no
+	 * --ca-file) must not make status fail. run itself refuses it.
+	 */
+	setenv("REGCRED_NO_EMBEDDED_ROOTS", "1", 1);
+	assert_int_equal(parse(&c, &e, "status", NULL), 0);
+	assert_fails(parse(&c, &e, "run", "--credential-config", "/c",
+	    "--secret", "s", "--registry", "r", NULL), &e, "--ca-file");
+	unsetenv("REGCRED_NO_EMBEDDED_ROOTS");
 	unsetenv("REGCRED_STATUS_FILE");
 	unsetenv("REGCRED_MAX_AGE");
 	assert_fails(parse(&c, &e, "status", NULL), &e, "--status-file");
