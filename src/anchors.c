@@ -96,6 +96,17 @@ anchors_set_key(struct anchors *a, br_x509_trust_anchor *ta,
 	return 0;
 }
 
+/* A key BearSSL decodes with no bytes (an INTEGER 0 as RSA modulus or
+ * exponent, an empty EC point) can verify nothing: refused at start-up,
+ * not at the first handshake. */
+static int
+anchors_key_empty(const br_x509_pkey *pk)
+{
+	if (pk->key_type == BR_KEYTYPE_RSA)
+		return pk->key.rsa.nlen == 0 || pk->key.rsa.elen == 0;
+	return pk->key.ec.qlen == 0;
+}
+
 /* Decodes one DER certificate into a new anchor. */
 static int
 anchors_add_der(struct anchors *a, const unsigned char *der, size_t len,
@@ -116,10 +127,13 @@ anchors_add_der(struct anchors *a, const unsigned char *der, size_t len,
 	br_x509_decoder_init(&dc, anchors_dn_append, &dn);
 	br_x509_decoder_push(&dc, der, len);
 	pk = br_x509_decoder_get_pkey(&dc);
-	if (pk == NULL)
-		return err_set(e, "%s: certificate %zu does not decode "
-		    "(BearSSL error %d)", what, a->n + 1,
-		    br_x509_decoder_last_error(&dc));
+	if (pk == NULL || anchors_key_empty(pk)) {
+		a->used = mark;		/* the name it took, given back */
+		return pk == NULL ? err_set(e, "%s: certificate %zu does not "
+		    "decode (BearSSL error %d)", what, a->n + 1,
+		    br_x509_decoder_last_error(&dc)) : err_set(e, "%s: "
+		    "certificate %zu has an empty public key", what, a->n + 1);
+	}
 	ta = &a->ta[a->n];
 	memset(ta, 0, sizeof(*ta));
 	ta->dn.data = dn.start;

@@ -677,6 +677,21 @@ json_get_int(const struct json *j, int obj, const char *key,
 	return 0;
 }
 
+int
+json_get_object(const struct json *j, int obj, const char *key, int *val,
+    struct err *e)
+{
+	int	r;
+
+	if ((r = json_find(j, obj, key, val, e)) < 0)
+		return -1;
+	if (r == 0)
+		return err_set(e, "missing \"%s\"", key);
+	if (json_type(j, *val) != JSON_OBJECT)
+		return err_set(e, "\"%s\" is not an object", key);
+	return 0;
+}
+
 /* The writer. w->failed says why it stopped; w->first[] bits: */
 #define JW_EMPTY	1	/* no member written yet at this level */
 #define JW_OBJECT	2	/* this level is an object */

@@ -71,6 +71,10 @@ int	json_get_string(const struct json *j, int obj, const char *key,
 int	json_get_int(const struct json *j, int obj, const char *key,
 	    long long min, long long max, int allow_string, long long *v,
 	    int *found, struct err *e);
+/* A required member that must be an object: its token in *val; absent
+ * or of another type is an error naming the key. */
+int	json_get_object(const struct json *j, int obj, const char *key,
+	    int *val, struct err *e);
 
 struct jw {
 	char		*buf;

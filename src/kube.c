@@ -214,7 +214,7 @@ kube_rv(const struct http_resp *r, char *rv, size_t cap)
 	rv[0] = '\0';
 	if (json_parse(&j, (const char *)r->body, r->bodylen, &e) != 0 ||
 	    json_type(&j, 0) != JSON_OBJECT ||
-	    json_find(&j, 0, "metadata", &md, &e) != 1 ||
+	    json_get_object(&j, 0, "metadata", &md, &e) != 0 ||
 	    json_get_string(&j, md, "resourceVersion", rv, cap, &n, NULL,
 	    &e) != 0)
 		rv[0] = '\0';
@@ -301,7 +301,7 @@ kube_sa_parse(const struct kube_target *t, const struct http_resp *r,
 
 	*has_list = *present = 0;
 	if (json_parse(&j, (const char *)r->body, r->bodylen, e) != 0 ||
-	    json_find(&j, 0, "metadata", &md, e) != 1 ||
+	    json_get_object(&j, 0, "metadata", &md, e) != 0 ||
 	    json_get_string(&j, md, "resourceVersion", rv, rvcap, &n, NULL,
 	    e) != 0)
 		return err_prefix(e, "the ServiceAccount in the answer");
@@ -314,9 +314,8 @@ kube_sa_parse(const struct kube_target *t, const struct http_resp *r,
 	*has_list = 1;
 	for (i = 0, el = list + 1; i < j.tok[list].size; i++,
 	    el = json_skip(&j, el)) {
-		if (json_type(&j, el) != JSON_OBJECT ||
-		    json_get_string(&j, el, "name", name, sizeof(name), &n,
-		    &found, e) != 0)
+		if (json_get_string(&j, el, "name", name, sizeof(name), &n,
+		    &found, e) != 0)	/* also refuses a non-object */
 			return err_prefix(e, "imagePullSecrets[%d]", i);
 		if (found && strcmp(name, t->secret) == 0)
 			*present = 1;

@@ -7,7 +7,8 @@
  * pos) cursor and decoding its base64 into a caller's buffer. RFC 7468 as
  * OpenSSL reads it: text outside objects is skipped; an object is a line
  * "-----BEGIN NAME-----", base64 lines (any spaces, tabs, CR), and a line
- * "-----END NAME-----" with the same name; '=' padding only at the end;
+ * "-----END NAME-----" with the same name (printable ASCII, as RFC 7468
+ * says, where OpenSSL takes any byte); '=' padding only at the end;
  * RFC 1421 headers ("Proc-Type:") are refused, as is any other line
  * starting with "-----" inside an object.
  */
@@ -161,6 +162,22 @@ pem_body(const char *b, size_t len, size_t *pos, const char *name,
 	return err_set(e, "truncated PEM");
 }
 
+/* RFC 7468 labels are printable ASCII: no NUL to cut "CERTIFICATE\0x"
+ * short, no control byte. */
+static int
+pem_label_ok(const char *name, size_t namelen, size_t cap)
+{
+	size_t	i;
+
+	if (namelen == 0 || namelen >= cap)
+		return 0;
+	for (i = 0; i < namelen; i++)
+		if ((unsigned char)name[i] < 0x20 ||
+		    (unsigned char)name[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int
 pem_next(const char *b, size_t len, size_t *pos, struct pem_obj *o,
     unsigned char *der, size_t cap, struct err *e)
@@ -172,8 +189,8 @@ pem_next(const char *b, size_t len, size_t *pos, struct pem_obj *o,
 		eol = pem_eol(b, len, *pos);
 		if (pem_banner(b, *pos, eol, PEM_BEGIN, &name, &namelen)) {
 			*pos = eol < len ? eol + 1 : eol;
-			if (namelen == 0 || namelen >= sizeof(o->name))
-				return err_set(e, "malformed PEM");
+			if (!pem_label_ok(name, namelen, sizeof(o->name)))
+				return err_set(e, "malformed PEM label");
 			memcpy(o->name, name, namelen);
 			o->name[namelen] = '\0';
 			o->cert = strcmp(o->name, "CERTIFICATE") == 0;

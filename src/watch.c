@@ -146,27 +146,30 @@ watch_event_parse(const char *line, size_t len, const char *name,
 	char			type[16], got[NAME_MAX_REGCRED + 1];
 	char			q[LOG_QUOTE_MAX + 8];
 	size_t			n;
-	int			obj, md, found;
+	int			obj, md;
 
 	memset(ev, 0, sizeof(*ev));
-	if (json_parse(&j, line, len, e) != 0 || json_type(&j, 0) !=
-	    JSON_OBJECT || json_get_string(&j, 0, "type", type, sizeof(type),
-	    &n, NULL, e) != 0)
+	if (json_parse(&j, line, len, e) != 0)
 		return err_prefix(e, "watch event");
-	if ((found = json_find(&j, 0, "object", &obj, e)) != 1 ||
-	    json_type(&j, obj) != JSON_OBJECT)
-		return found < 0 ? -1 : err_set(e, "watch event without an "
-		    "object");
+	if (json_type(&j, 0) != JSON_OBJECT)
+		return err_set(e, "watch event: not a JSON object");
+	if (json_get_string(&j, 0, "type", type, sizeof(type), &n, NULL,
+	    e) != 0)
+		return err_prefix(e, "watch event");
+	if (json_get_object(&j, 0, "object", &obj, e) != 0)
+		return err_prefix(e, "watch event");
 	if (strcmp(type, "ERROR") == 0)
 		return watch_error_event(&j, obj, ev, e);
 	if (watch_type_parse(type, &ev->type) != 0) {
 		log_quote(q, sizeof(q), type, n);
 		return err_set(e, "watch event of unknown type \"%s\"", q);
 	}
-	if ((found = json_find(&j, obj, "metadata", &md, e)) != 1 ||
+	if (json_get_object(&j, obj, "metadata", &md, e) != 0 ||
 	    json_get_string(&j, md, "resourceVersion", ev->rv, sizeof(ev->rv),
 	    &n, NULL, e) != 0)
-		return found < 0 ? -1 : err_prefix(e, "watch event metadata");
+		return err_prefix(e, "watch event");
+	if (ev->rv[0] == '\0')	/* the next watch would start from now */
+		return err_set(e, "watch event with an empty resourceVersion");
 	if (ev->type == WATCH_BOOKMARK)
 		return 0;
 	if (json_get_string(&j, md, "name", got, sizeof(got), &n, NULL,

@@ -11,8 +11,9 @@
  * passed their checks (registries host[:port] without scheme, path or
  * spaces; Secret and namespace names in lowercase DNS form; timeout
  * 1..3600; Azure IDs; an https authority without a trailing '/'; a
- * numeric metrics address; --max-age 1..604800),
- * --no-embedded-roots only with --ca-file, every string NUL-terminated
+ * numeric metrics address; --max-age 1..604800; a proxy URL proxy_parse
+ * takes; ServiceAccount names in lowercase DNS form), --no-embedded-roots
+ * only with --ca-file (refresh, run, token), every string NUL-terminated
  * in its buffer, and a --secret=V flag winning over REGCRED_SECRET.
  */
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "fuzz.h"
 #include "http.h"
 #include "metrics.h"
+#include "proxy.h"
 
 #define ARGS_MAX	64
 #define TERMINATED(f)	(strnlen((f), sizeof(f)) < sizeof(f))
@@ -37,6 +39,8 @@ static const char *const vars[] = {
 	"REGCRED_AZURE_TOKEN_FILE", "AZURE_FEDERATED_TOKEN_FILE",
 	"REGCRED_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST",
 	"REGCRED_STATUS_FILE", "REGCRED_MAX_AGE", "REGCRED_METRICS_ADDR",
+	"REGCRED_SERVICE_ACCOUNT", "REGCRED_PROXY", "https_proxy",
+	"HTTPS_PROXY", "REGCRED_NO_PROXY", "no_proxy", "NO_PROXY",
 };
 #define NVARS	(sizeof(vars) / sizeof(vars[0]))
 
@@ -85,6 +89,25 @@ check_status(void)
 	FUZZ_CHECK(c.cmd != CMD_STATUS || c.status_file[0] != '\0');
 }
 
+/* Proxy settings and the ServiceAccounts to keep the Secret in. */
+static void
+check_proxy_sa(void)
+{
+	struct proxy	p;
+	struct err	e;
+	size_t		i;
+
+	FUZZ_CHECK(TERMINATED(c.proxy) && TERMINATED(c.no_proxy));
+	FUZZ_CHECK(c.proxy[0] == '\0' || proxy_parse(&p, c.proxy, &e) == 0);
+	FUZZ_CHECK(c.nservice_account <= SERVICE_ACCOUNT_MAX);
+	for (i = 0; i < c.nservice_account; i++) {
+		FUZZ_CHECK(TERMINATED(c.service_account[i]));
+		FUZZ_CHECK(c.service_account[i][0] != '\0');
+		FUZZ_CHECK(only(c.service_account[i],
+		    "abcdefghijklmnopqrstuvwxyz0123456789-."));
+	}
+}
+
 static void
 check_namespaces(void)
 {
@@ -119,6 +142,7 @@ check_config(int argc, char **argv)
 	    c.cmd == CMD_TOKEN || c.cmd == CMD_STATUS);
 	check_status();
 	check_namespaces();
+	check_proxy_sa();
 	FUZZ_CHECK(c.cmd == CMD_STATUS || c.credential_config[0] != '\0');
 	FUZZ_CHECK((c.cmd != CMD_REFRESH && c.cmd != CMD_RUN) ||
 	    (c.secret[0] && c.nregistry > 0));

@@ -380,7 +380,7 @@ check_message(const char *m, size_t cap)
 static void
 check_token(const struct oauth_token *t)
 {
-	FUZZ_CHECK(t->len > 0 && t->len < TOKEN_MAX);
+	FUZZ_CHECK(t->len > 0 && t->len <= TOKEN_MAX);
 	FUZZ_CHECK(t->token[t->len] == '\0');
 	for (size_t i = 0; i < t->len; i++)
 		FUZZ_CHECK(t->token[i] > 0x20 && t->token[i] < 0x7f);

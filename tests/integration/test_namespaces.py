@@ -157,3 +157,15 @@ def test_missing_service_account_named(regcred, world):
     res = world.run(regcred, world.args(extra=["--service-account", "ghost"]))
     expect_failure(res, 4, "kube", "HTTP 404", "/serviceaccounts/ghost",
                    "1 of 1 namespace failed")
+
+
+def test_service_account_with_a_malformed_list_named(regcred, world):
+    """An imagePullSecrets entry that is not an object is refused by name,
+    the ServiceAccount is left as it was, and the Secret itself applied."""
+    world.kube.seed_sa(NAMESPACE, "default", pull=["x"])
+    with world.kube._lock:
+        world.kube.sas[(NAMESPACE, "default")]["imagePullSecrets"] = ["x"]
+    res = world.run(regcred, world.args(extra=["--service-account", "default"]))
+    expect_failure(res, 4, "kube", "imagePullSecrets[0]", "not a JSON object")
+    assert world.kube.sa(NAMESPACE, "default")["imagePullSecrets"] == ["x"]
+    assert world.kube.get(NAMESPACE, SECRET) is not None

@@ -101,6 +101,34 @@ test_pem_bad(void **state)
 	n = load(MOZ "GTS_Root_R1.crt", pem, sizeof(pem));
 	assert_int_equal(anchors_add_pem(&A, pem, n / 2, "half", &e), -1);
 	assert_int_equal(A.n, 0);
+	assert_int_equal(A.used, 0);	/* nothing kept of what failed */
+}
+
+/* Certificates BearSSL decodes with a key of no bytes (RSA modulus and
+ * exponent INTEGER 0; a P-256 key whose point is empty): refused. */
+static void
+test_pem_empty_key(void **state)
+{
+	static const char	rsa[] = "-----BEGIN CERTIFICATE-----\n"
+	    "MFkwRQIBATAAMAAwHhcNMjUwMTAxMDAwMDAwWhcNMzUxMjMxMjM1OTU5WjAAMBow"
+	    "DQYJKoZIhvcNAQEBBQADCQAwBgIBAAIBADANBgkqhkiG9w0BAQsFAAMBAA==\n"
+	    "-----END CERTIFICATE-----\n";
+	static const char	ec[] = "-----BEGIN CERTIFICATE-----\n"
+	    "MFcwQwIBATAAMAAwHhcNMjUwMTAxMDAwMDAwWhcNMzUxMjMxMjM1OTU5WjAAMBgw"
+	    "EwYHKoZIzj0CAQYIKoZIzj0DAQcDAQAwDQYJKoZIhvcNAQELBQADAQA=\n"
+	    "-----END CERTIFICATE-----\n";
+	struct err		e;
+
+	(void)state;
+	anchors_init(&A);
+	assert_int_equal(anchors_add_pem(&A, rsa, sizeof(rsa) - 1, "rsa", &e),
+	    -1);
+	assert_non_null(strstr(e.msg, "rsa: certificate 1 has an empty "
+	    "public key"));
+	assert_int_equal(anchors_add_pem(&A, ec, sizeof(ec) - 1, "ec", &e), -1);
+	assert_non_null(strstr(e.msg, "empty public key"));
+	assert_int_equal(A.n, 0);
+	assert_int_equal(A.used, 0);
 }
 
 static void
@@ -130,6 +158,7 @@ main(void)
 		cmocka_unit_test(test_pem_rsa_and_ec),
 		cmocka_unit_test(test_pem_without_final_newline),
 		cmocka_unit_test(test_pem_bad),
+		cmocka_unit_test(test_pem_empty_key),
 		cmocka_unit_test(test_limits),
 	};
 

@@ -389,6 +389,32 @@ test_missing(void **state)
 	assert_string_equal(buf, "z");
 }
 
+/* A required object member: found, absent, of another type, twice. */
+static void
+test_get_object(void **state)
+{
+	int	t = -1, m;
+
+	(void)state;
+	assert_int_equal(parse("{\"metadata\":{\"name\":\"x\"},\"list\":[],"
+	    "\"s\":\"{}\",\"n\":null}"), 0);
+	assert_int_equal(json_get_object(&J, 0, "metadata", &t, &E), 0);
+	assert_int_equal(json_type(&J, t), JSON_OBJECT);
+	assert_int_equal(json_find(&J, t, "name", &m, &E), 1);
+	assert_int_equal(json_get_object(&J, 0, "meta", &t, &E), -1);
+	assert_string_equal(E.msg, "missing \"meta\"");
+	assert_int_equal(json_get_object(&J, 0, "list", &t, &E), -1);
+	assert_string_equal(E.msg, "\"list\" is not an object");
+	assert_int_equal(json_get_object(&J, 0, "s", &t, &E), -1);
+	assert_string_equal(E.msg, "\"s\" is not an object");
+	assert_int_equal(json_get_object(&J, 0, "n", &t, &E), -1);
+	assert_int_equal(json_get_object(&J, 1, "x", &t, &E), -1);
+	assert_non_null(strstr(E.msg, "not a JSON object"));
+	assert_int_equal(parse("{\"m\":{},\"m\":{}}"), 0);
+	assert_int_equal(json_get_object(&J, 0, "m", &t, &E), -1);
+	assert_string_equal(E.msg, "duplicate key \"m\"");
+}
+
 static void
 test_duplicates(void **state)
 {
@@ -813,6 +839,7 @@ main(void)
 		cmocka_unit_test(test_string_overflow),
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_get_object),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_int),

@@ -139,6 +139,33 @@ test_malformed(void **state)
 	one(B "Proc-Type: 4,ENCRYPTED\n\nAQID\n" E, -1, "malformed");
 	one(B "-----BEGIN CERTIFICATE-----\n" E, -1, "malformed");
 	one("-----BEGIN -----\n-----END -----\n", -1, "malformed");
+	/* labels are printable ASCII: no control byte, no NUL to cut a
+	 * name short to "CERTIFICATE" */
+	one("-----BEGIN CERT\001-----\n-----END CERT\001-----\n", -1,
+	    "malformed PEM label");
+	one("-----BEGIN CERT\177-----\n-----END CERT\177-----\n", -1,
+	    "malformed PEM label");
+	one("-----BEGIN CERT\351-----\n-----END CERT\351-----\n", -1,
+	    "malformed PEM label");
+	one("-----BEGIN X509 CRL-----\nAQID\n-----END X509 CRL-----\n", 1,
+	    NULL);
+}
+
+/* A NUL inside the label, which strlen-based one() cannot carry. */
+static void
+test_label_nul(void **state)
+{
+	static const char	s[] = "-----BEGIN CERTIFICATE\0x-----\nAQID\n"
+				    "-----END CERTIFICATE\0x-----\n";
+	struct pem_obj		o;
+	struct err		e;
+	size_t			pos = 0;
+
+	(void)state;
+	e.msg[0] = '\0';
+	assert_int_equal(pem_next(s, sizeof(s) - 1, &pos, &o, der,
+	    sizeof(der), &e), -1);
+	assert_non_null(strstr(e.msg, "malformed PEM label"));
 }
 
 static void
@@ -173,6 +200,7 @@ main(void)
 		cmocka_unit_test(test_debian_bundle),
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_label_nul),
 		cmocka_unit_test(test_cap),
 	};
 

@@ -22,7 +22,8 @@ static struct err	e;
 static int
 parse(const char *line, struct watch_event *ev)
 {
-	e.msg[0] = '\0';
+	/* a message left from before must not show through */
+	snprintf(e.msg, sizeof(e.msg), "STALE");
 	return watch_event_parse(line, strlen(line), "ar-pull", ev, &e);
 }
 
@@ -69,19 +70,29 @@ test_refused(void **state)
 	    { "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\"}}", "code" },
 	    { "{\"type\":\"SYNC\",\"object\":" META("1", "ar-pull") "}",
 	      "unknown type \"SYNC\"" },
-	    { "{\"type\":\"ADDED\"}", "without an object" },
-	    { "{\"type\":\"ADDED\",\"object\":[]}", "without an object" },
+	    { "{\"type\":\"ADDED\"}", "missing \"object\"" },
+	    { "{\"type\":\"ADDED\",\"object\":[]}", "\"object\" is not an" },
 	    { "{\"object\":" META("1", "ar-pull") "}", "type" },
 	    { "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":"
 	      "\"ar-pull\"}}}", "resourceVersion" },
-	    { "{\"type\":\"ADDED\",\"object\":{}}", "metadata" },
+	    { "{\"type\":\"ADDED\",\"object\":{}}", "missing \"metadata\"" },
+	    { "{\"type\":\"ADDED\",\"object\":{\"metadata\":[]}}",
+	      "\"metadata\" is not an object" },
+	    { "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":"
+	      "{\"resourceVersion\":\"\"}}}", "empty resourceVersion" },
+	    { "{\"type\":\"MODIFIED\",\"object\":" META("", "ar-pull") "}",
+	      "empty resourceVersion" },
+	    { "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"resourceV"
+	      "\\u0065rsion\":\"\",\"name\":\"ar-pull\"}}}",
+	      "empty resourceVersion" },
 	    { "{\"type\":\"ADDED\",\"type\":\"DELETED\",\"object\":"
 	      META("1", "ar-pull") "}", "duplicate" },
 	    { "{\"type\":\"ADDED\",\"object\":" META("1", "ar-pull") "} x", "" },
 	    { "{\"type\":\"ADDED\",\"object\":" META(
 	      "1234567890123456789012345678901234567890123456789012345678901234",
 	      "ar-pull") "}", "" },
-	    { "", "" }, { "null", "" }, { "[]", "" } };
+	    { "", "" }, { "null", "not a JSON object" },
+	    { "[]", "not a JSON object" } };
 	struct watch_event	ev;
 	size_t			i;
 
@@ -93,6 +104,9 @@ test_refused(void **state)
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e.msg,
 			    bad[i].needle);
 		assert_null(strchr(e.msg, '\a'));
+		if (strstr(e.msg, "STALE") != NULL)
+			fail_msg("case %zu: \"%s\" shows a stale message", i,
+			    e.msg);
 	}
 }
 
