@@ -102,6 +102,35 @@ def test_bad_ca_file(regcred, world, seeded):
     assert res.rc == 2, res
 
 
+# BearSSL decodes both, with a key of no bytes: RSA modulus and exponent
+# INTEGER 0; a P-256 key whose point is empty.
+EMPTY_KEY_CERTS = {
+    "rsa": "MFkwRQIBATAAMAAwHhcNMjUwMTAxMDAwMDAwWhcNMzUxMjMxMjM1OTU5WjAAMBow"
+           "DQYJKoZIhvcNAQEBBQADCQAwBgIBAAIBADANBgkqhkiG9w0BAQsFAAMBAA==",
+    "ec": "MFcwQwIBATAAMAAwHhcNMjUwMTAxMDAwMDAwWhcNMzUxMjMxMjM1OTU5WjAAMBgw"
+          "EwYHKoZIzj0CAQYIKoZIzj0DAQcDAQAwDQYJKoZIhvcNAQELBQADAQA=",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EMPTY_KEY_CERTS))
+def test_ca_file_with_an_empty_key_refused_before_any_connection(regcred, world, seeded,
+                                                                 kind):
+    p = world.dir / "empty-key.crt"
+    p.write_text(open(world.pki.rsa_root_file).read() + "-----BEGIN CERTIFICATE-----\n"
+                 + EMPTY_KEY_CERTS[kind] + "\n-----END CERTIFICATE-----\n")
+    n = len(world.kube.requests)
+    res = world.run(regcred, world.args(ca_file=str(p)))
+    expect_failure(res, 2, "config", "certificate 2 has an empty public key")
+    assert len(world.kube.requests) == n
+
+
+def test_ca_file_label_with_a_control_byte_refused(regcred, world, seeded):
+    p = world.dir / "label.crt"
+    p.write_text(open(world.pki.rsa_root_file).read().replace("CERTIFICATE", "CERTIFICATE\x01"))
+    res = world.run(regcred, world.args(ca_file=str(p)))
+    expect_failure(res, 2, "config", "malformed PEM label")
+
+
 def test_credential_config_over_file_max_names_the_limit(regcred, world):
     """The documented 64 KiB limit is the one enforced (it used to be read
     into the 256 KiB CA buffer)."""
