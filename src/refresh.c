@@ -694,6 +694,21 @@ refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
 }
 
 /*
+ * After a failure, to open watch i or while it streamed: 1 s doubling to
+ * 30 s. Only a watch the server ended (its timeout, 410 Gone) starts the
+ * backoff over, so a server that opens the watch and then breaks it
+ * every time is not asked again each second.
+ */
+static void
+refresh_watch_backoff(size_t i, int64_t now)
+{
+	M_backoff[i] = M_backoff[i] == 0 ? WATCH_BACKOFF_MIN_MS :
+	    M_backoff[i] * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS :
+	    M_backoff[i] * 2;
+	M_retry[i] = now + M_backoff[i];
+}
+
+/*
  * A closed watch whose time has come is opened (bounded, blocking); -1
  * when the API refused the service-account token read for this refresh
  * (it expired: a bound token lives as long as the pod says, which may be
@@ -709,10 +724,8 @@ refresh_watch_open(size_t i, int64_t now, int fd)
 
 	if (w->open || M_retry[i] < 0 || now < M_retry[i])
 		return 0;
-	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0) {
-		M_backoff[i] = 0;
+	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0)
 		return 0;
-	}
 	log_error("heal", &e);
 	if (r == -2) {
 		log_info("heal", "the API server refused this refresh's "
@@ -720,10 +733,7 @@ refresh_watch_open(size_t i, int64_t now, int fd)
 		refresh_report(fd, 'r');
 		return -1;
 	}
-	M_backoff[i] = M_backoff[i] == 0 ? WATCH_BACKOFF_MIN_MS :
-	    M_backoff[i] * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS :
-	    M_backoff[i] * 2;
-	M_retry[i] = now + M_backoff[i];
+	refresh_watch_backoff(i, now);
 	refresh_report(fd, 'w');
 	return 0;
 }
@@ -746,9 +756,13 @@ refresh_watch_read(size_t i, int fd)
 	}
 	if (r == 0)
 		return 0;
-	if (r < 0)
+	if (r < 0) {
 		log_error("heal", &e);
-	M_retry[i] = dial_now_ms() + (r < 0 ? WATCH_BACKOFF_MIN_MS : 0);
+		refresh_watch_backoff(i, dial_now_ms());
+	} else {
+		M_backoff[i] = 0;
+		M_retry[i] = dial_now_ms();
+	}
 	refresh_report(fd, 'w');
 	return 0;
 }

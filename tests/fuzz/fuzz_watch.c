@@ -24,8 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > WATCH_EVENT_MAX)
 		return 0;
-	/* not zeroed: a message from before must never show through */
-	memset(&e, 'Z', sizeof(e) - 1);
+	/* not zeroed: a message from before (control bytes, which no
+	 * message of ours holds) must never show through */
+	memset(&e, 0x01, sizeof(e) - 1);
 	e.msg[sizeof(e.msg) - 1] = '\0';
 	r = watch_event_parse((const char *)data, size, "ar-pull", &ev, &e);
 	FUZZ_CHECK(r == 0 || r == -1);
@@ -42,8 +43,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	FUZZ_CHECK(memchr(e.msg, '\0', sizeof(e.msg)) != NULL);
-	FUZZ_CHECK(strstr(e.msg, "ZZZZ") == NULL || memmem(data, size,
-	    "ZZZZ", 4) != NULL);
 	FUZZ_CHECK(!fuzz_has_ctl(e.msg, strlen(e.msg), 0));
 	return 0;
 }

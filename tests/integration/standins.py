@@ -815,6 +815,7 @@ class Kube(StandIn):
         self.events: list = []              # (rv, type, ns, name, metadata) of Secrets
         self.compacted = 0                  # watches from an rv below this: 410 Gone
         self.watch_allowed = True           # RBAC: watch on the Secret
+        self.watch_junk = None              # bytes: a line every watch sends first
         self.watches: list = []             # (ns, name, rv) of every watch opened
         self.watch_epoch = 0                # end_watches() ends the streams opened before
         self._rv = 1000
@@ -1136,6 +1137,8 @@ class Kube(StandIn):
                 cur = self.store.get((ns, name))
                 seen = self._rv
                 first = self._line("ADDED", cur["metadata"]) if cur else None
+        if self.watch_junk is not None:
+            yield self.watch_junk
         if not rv and first:
             yield first
         while time.monotonic() < end and not self._stop.is_set():

@@ -221,6 +221,29 @@ def test_watch_reestablished_after_end_and_410(regcred, world):
     assert len(_patches(world)) == patches + 1
 
 
+def test_watch_broken_every_time_backs_off(regcred, world):
+    """A server that opens the watch and then sends an event regcred
+    refuses (an empty resourceVersion, which would restart the watch from
+    now) is asked again after 1, 2, 4 s..., not every second; the error
+    names the event and the Secret stays as applied."""
+    world.kube.watch_junk = (json.dumps({"type": "MODIFIED", "object": {
+        "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"name": SECRET, "namespace": NAMESPACE,
+                     "resourceVersion": ""}}}) + "\n").encode()
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        time.sleep(4.5)
+        n = len(world.kube.watches)
+        assert 2 <= n <= 4, f"backoff between broken watches ({n} in ~4.5 s)"
+        assert world.kube.get(NAMESPACE, SECRET) is not None
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    assert any("watch event with an empty resourceVersion" in l for l in res.lines()), res
+    assert not _patches(world)[1:], "nothing healed: the event was refused"
+
+
 def test_watch_forbidden_backs_off_refresh_still_works(regcred, world):
     world.kube.watch_allowed = False
     run = world.start(regcred, world.args("run"))
