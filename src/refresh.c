@@ -88,6 +88,7 @@ static struct tls_conn	M_kubeconn;		/* to the API server */
 static struct watch	M_watch[NAMESPACE_MAX];
 static int64_t		M_retry[NAMESPACE_MAX];	/* -1: not watched */
 static int64_t		M_backoff[NAMESPACE_MAX];
+static int		M_resync[NAMESPACE_MAX];	/* apply at reopen */
 static unsigned char	M_ready[NAMESPACE_MAX];
 
 static const char *volatile	ph_step = "config";
@@ -662,28 +663,43 @@ refresh_report(int fd, char what)
 		(void)0;	/* the parent is gone: it stops us anyway */
 }
 
+/* Whether the token is too close to its end to apply with it again (a
+ * new refresh must: reported to the parent). */
+static int
+refresh_heal_late(size_t i, const char *what, int fd)
+{
+	if (R.access.expires_at - (long long)time(NULL) >= HEAL_MIN_LEFT_S)
+		return 0;
+	log_info("heal", "Secret %s/%s %s; the token has less than %d s "
+	    "left: a new refresh takes over", R.ns[i], R.target.secret, what,
+	    HEAL_MIN_LEFT_S);
+	refresh_report(fd, 'r');
+	return 1;
+}
+
+/* The apply of the refresh, again, in namespace i; R.rv[i] follows. */
+static int
+refresh_heal_apply(size_t i, struct err *e)
+{
+	return kube_apply(&R.target, R.ns[i], M_dockercfg, R.cfglen,
+	    R.access.expires_at, dial_now_ms() + (int64_t)R.cfg->timeout_s *
+	    1000, R.rv[i], sizeof(R.rv[i]), e);
+}
+
 /* The Secret in namespace i deleted or changed by another: apply again;
  * -1 when the token is too close to its end (a new refresh must). */
 static int
 refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
 {
-	struct err	e;
+	const char	*what = ev->type == WATCH_DELETED ? "was deleted" :
+			    "was changed by someone else";
+	struct err	 e;
 
-	if (R.access.expires_at - (long long)time(NULL) < HEAL_MIN_LEFT_S) {
-		log_info("heal", "Secret %s/%s %s; the token has less than "
-		    "%d s left: a new refresh takes over", R.ns[i],
-		    R.target.secret, ev->type == WATCH_DELETED ?
-		    "was deleted" : "was changed by someone else",
-		    HEAL_MIN_LEFT_S);
-		refresh_report(fd, 'r');
+	if (refresh_heal_late(i, what, fd))
 		return -1;
-	}
 	log_info("heal", "Secret %s/%s %s (resourceVersion %s): applying it "
-	    "again", R.ns[i], R.target.secret, ev->type == WATCH_DELETED ?
-	    "was deleted" : "was changed by someone else", ev->rv);
-	if (kube_apply(&R.target, R.ns[i], M_dockercfg, R.cfglen,
-	    R.access.expires_at, dial_now_ms() + (int64_t)R.cfg->timeout_s *
-	    1000, R.rv[i], sizeof(R.rv[i]), &e) != 0) {
+	    "again", R.ns[i], R.target.secret, what, ev->rv);
+	if (refresh_heal_apply(i, &e) != 0) {
 		log_error("heal", &e);
 		return 0;
 	}
@@ -695,9 +711,9 @@ refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
 
 /*
  * After a failure, to open watch i or while it streamed: 1 s doubling to
- * 30 s. Only a watch the server ended (its timeout, 410 Gone) starts the
- * backoff over, so a server that opens the watch and then breaks it
- * every time is not asked again each second.
+ * 30 s. Only a watch the server ended (its timeout) starts the backoff
+ * over, so a server that opens the watch and then breaks it every time
+ * is not asked again each second.
  */
 static void
 refresh_watch_backoff(size_t i, int64_t now)
@@ -706,6 +722,36 @@ refresh_watch_backoff(size_t i, int64_t now)
 	    M_backoff[i] * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS :
 	    M_backoff[i] * 2;
 	M_retry[i] = now + M_backoff[i];
+}
+
+/*
+ * After 410 Gone the watch was opened again from now, where an absent
+ * Secret sends nothing: what happened between the old resourceVersion
+ * and now is lost, a deletion too. So, with the watch open (a change
+ * from here on arrives as an event), apply again: the server changes
+ * nothing when nothing changed. If that apply fails, the watch is closed
+ * and, after the backoff, opened and the apply tried again.
+ */
+static int
+refresh_watch_resync(size_t i, int fd)
+{
+	static const char	what[] = "may have changed while its watch "
+				    "was too old (410 Gone)";
+	struct err		e;
+
+	if (refresh_heal_late(i, what, fd))
+		return -1;
+	if (refresh_heal_apply(i, &e) != 0) {	/* open again, try again */
+		log_error("heal", &e);
+		watch_close(&M_watch[i]);
+		refresh_watch_backoff(i, dial_now_ms());
+		refresh_report(fd, 'w');
+		return 0;
+	}
+	M_resync[i] = 0;
+	log_info("heal", "Secret %s/%s %s: applied it again", R.ns[i],
+	    R.target.secret, what);
+	return 0;
 }
 
 /*
@@ -725,7 +771,7 @@ refresh_watch_open(size_t i, int64_t now, int fd)
 	if (w->open || M_retry[i] < 0 || now < M_retry[i])
 		return 0;
 	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0)
-		return 0;
+		return M_resync[i] ? refresh_watch_resync(i, fd) : 0;
 	log_error("heal", &e);
 	if (r == -2) {
 		log_info("heal", "the API server refused this refresh's "
@@ -756,6 +802,8 @@ refresh_watch_read(size_t i, int fd)
 	}
 	if (r == 0)
 		return 0;
+	if (r == 3)		/* 410 Gone: from now, then apply again */
+		M_resync[i] = 1;
 	if (r < 0) {
 		log_error("heal", &e);
 		refresh_watch_backoff(i, dial_now_ms());
@@ -800,6 +848,7 @@ refresh_heal(const struct refresh_result *res, int fd)
 
 	for (i = 0; i < R.nns; i++) {
 		M_retry[i] = res->ns_error[i][0] == '\0' ? 0 : -1;
+		M_resync[i] = 0;
 		memcpy(M_watch[i].ns, R.ns[i], strlen(R.ns[i]) + 1);
 		memcpy(M_watch[i].rv, R.rv[i], sizeof(M_watch[i].rv));
 	}

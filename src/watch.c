@@ -232,7 +232,7 @@ watch_next(struct watch *w, const struct kube_target *t,
 	}
 	if (r == 1 && ev->type == WATCH_GONE) {
 		w->rv[0] = '\0';	/* too old: from now on */
-		r = 2;
+		r = 3;
 	} else if (r == 1) {
 		memcpy(w->rv, ev->rv, sizeof(w->rv));
 		return 1;

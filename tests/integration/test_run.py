@@ -205,20 +205,46 @@ def test_watch_reestablished_after_end_and_410(regcred, world):
         _started(world, run)
         world.kube.end_watches()
         _started(world, run, 2)
-        world.kube.compacted = 10 ** 9
-        world.kube.end_watches()
-        run.wait_for(lambda: any(w[2] == "" for w in world.kube.watches), 10,
-                     "a watch from now after 410 Gone")
-        _started(world, run, len(world.kube.watches))
-        time.sleep(0.5)
+        assert world.kube.watches[1][2] == world.kube.watches[0][2] != "", \
+            "the server's end: resumed from the same resourceVersion"
         patches = len(_patches(world))
+        # every resourceVersion so far is too old: the next watch gets 410
+        world.kube.compacted = world.kube._rv + 1
+        world.kube.end_watches()
+        run.wait_for(lambda: len(_patches(world)) == patches + 1, 10,
+                     "an apply after 410 Gone")
+        assert world.kube.watches[3][2] == "", "the 410'd watch opened again from now"
+        time.sleep(0.5)
         world.kube.delete(NAMESPACE, SECRET)
         run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 5,
                      "healed after the restarts")
     finally:
         res = run.stop()
     assert res.rc == 0, res
-    assert len(_patches(world)) == patches + 1
+    assert len(_patches(world)) == patches + 2
+    assert any("410 Gone" in l and "applied it again" in l for l in res.lines()), res
+    assert len(world.kube.watches) == 4, "no watch after the deletion: healed on the open one"
+
+
+def test_deletion_lost_to_410_is_healed(regcred, world):
+    """A deletion the watch never saw (its event compacted away: the
+    resumed watch gets 410 Gone) is healed: regcred applies again rather
+    than watching from now, where the Secret's absence sends nothing."""
+    run = world.start(regcred, world.args("run"))
+    try:
+        _started(world, run)
+        with world.kube._lock:      # gone, and its event with it
+            del world.kube.store[(NAMESPACE, SECRET)]
+        world.kube.compacted = world.kube._rv + 1
+        world.kube.end_watches()
+        run.wait_for(lambda: world.kube.get(NAMESPACE, SECRET) is not None, 10,
+                     "applied again after 410 Gone")
+    finally:
+        res = run.stop()
+    assert res.rc == 0, res
+    rvs = [w[2] for w in world.kube.watches]
+    assert len(rvs) == 3 and rvs[0] == rvs[1] != "" and rvs[2] == "", \
+        f"resumed, 410 Gone, then from now: {rvs}"
 
 
 def test_watch_broken_every_time_backs_off(regcred, world):
