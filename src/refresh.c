@@ -89,6 +89,7 @@ static struct watch	M_watch[NAMESPACE_MAX];
 static int64_t		M_retry[NAMESPACE_MAX];	/* -1: not watched */
 static int64_t		M_backoff[NAMESPACE_MAX];
 static int		M_resync[NAMESPACE_MAX];	/* apply at reopen */
+static int64_t		M_opened[NAMESPACE_MAX];	/* when (monotonic) */
 static unsigned char	M_ready[NAMESPACE_MAX];
 
 static const char *volatile	ph_step = "config";
@@ -710,10 +711,11 @@ refresh_heal_one(size_t i, const struct watch_event *ev, int fd)
 }
 
 /*
- * After a failure, to open watch i or while it streamed: 1 s doubling to
- * 30 s. Only a watch the server ended (its timeout) starts the backoff
- * over, so a server that opens the watch and then breaks it every time
- * is not asked again each second.
+ * After a failure, to open watch i or while it streamed, or an end that
+ * came early: 1 s doubling to 30 s. Only a watch that lived 30 s or more
+ * before the server ended it (its timeout, 410 Gone) is opened again at
+ * once and starts the backoff over, so a server that opens the watch and
+ * then breaks or ends it every time is not asked again each second.
  */
 static void
 refresh_watch_backoff(size_t i, int64_t now)
@@ -770,8 +772,12 @@ refresh_watch_open(size_t i, int64_t now, int fd)
 
 	if (w->open || M_retry[i] < 0 || now < M_retry[i])
 		return 0;
-	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0)
+	if (w->rv[0] == '\0')	/* from now: what came before is unseen */
+		M_resync[i] = 1;
+	if ((r = watch_start(w, &R.target, now + IO_TIMEOUT_MS, &e)) == 0) {
+		M_opened[i] = now;
 		return M_resync[i] ? refresh_watch_resync(i, fd) : 0;
+	}
 	log_error("heal", &e);
 	if (r == -2) {
 		log_info("heal", "the API server refused this refresh's "
@@ -791,6 +797,7 @@ refresh_watch_read(size_t i, int fd)
 {
 	struct watch_event	ev;
 	struct err		e;
+	int64_t			now;
 	int			r;
 
 	while ((r = watch_next(&M_watch[i], &R.target, &ev, &e)) == 1) {
@@ -802,14 +809,15 @@ refresh_watch_read(size_t i, int fd)
 	}
 	if (r == 0)
 		return 0;
-	if (r == 3)		/* 410 Gone: from now, then apply again */
-		M_resync[i] = 1;
-	if (r < 0) {
+	if (r < 0)
 		log_error("heal", &e);
-		refresh_watch_backoff(i, dial_now_ms());
-	} else {
+	now = dial_now_ms();
+	if (r < 0 || now - M_opened[i] < WATCH_BACKOFF_MAX_MS)
+		refresh_watch_backoff(i, now);
+	else {	/* ended after a while; after 410 Gone w->rv is "": from
+		 * now, and refresh_watch_open applies again */
 		M_backoff[i] = 0;
-		M_retry[i] = dial_now_ms();
+		M_retry[i] = now;
 	}
 	refresh_report(fd, 'w');
 	return 0;

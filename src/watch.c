@@ -92,6 +92,8 @@ watch_start(struct watch *w, const struct kube_target *t,
 	}
 	if (r != 0) {
 		watch_close(w);
+		if (w->resp.status == 410)	/* as the ERROR event's 410 */
+			w->rv[0] = '\0';
 		return w->resp.status == 401 ? -2 : -1;
 	}
 	w->open = 1;

@@ -38,7 +38,7 @@ struct watch {
 /* Opens the watch from w->rv (or from now when ""), bounded by
  * deadline_ms; a status other than 200 is an error quoting the server:
  * -2 for 401 (the service-account token read for this refresh expired),
- * else -1. */
+ * else -1 (410 Gone clears w->rv, as the ERROR event does). */
 int	watch_start(struct watch *w, const struct kube_target *t,
 	    int64_t deadline_ms, struct err *e);
 /*

@@ -816,6 +816,7 @@ class Kube(StandIn):
         self.compacted = 0                  # watches from an rv below this: 410 Gone
         self.watch_allowed = True           # RBAC: watch on the Secret
         self.watch_junk = None              # bytes: a line every watch sends first
+        self.gone_as_status = False         # 410 as the HTTP status, not an ERROR event
         self.watches: list = []             # (ns, name, rv) of every watch opened
         self.watch_epoch = 0                # end_watches() ends the streams opened before
         self._rv = 1000
@@ -1106,10 +1107,26 @@ class Kube(StandIn):
                 "Forbidden", {"name": name, "kind": "secrets"})
         rv = q.get("resourceVersion", [""])[0]
         timeout = int(q.get("timeoutSeconds", ["1800"])[0])
-        with self._lock:
+        with self._lock:    # what the watch starts from, fixed as it opens
             self.watches.append((ns, name, rv))
+            if self.gone_as_status and rv and int(rv) < self.compacted:
+                return self.error_response(410, f"too old resource version: {rv} "
+                                           f"({self.compacted})", "Expired")
+            start = (self.watch_epoch, self._watch_start(ns, name, rv))
         return Response(200, content_type="application/json",
-                        stream=self._stream(ns, name, rv, timeout))
+                        stream=self._stream(ns, name, start, timeout))
+
+    def _watch_start(self, ns: str, name: str, rv: str):
+        """(410 Gone line or None, resourceVersion seen, first line or None);
+        called with the lock held."""
+        if rv and int(rv) < self.compacted:
+            gone = kube_status(410, "Expired", f"too old resource version: {rv} "
+                               f"({self.compacted})")
+            return (json.dumps({"type": "ERROR", "object": gone}) + "\n").encode(), 0, None
+        if rv:
+            return None, int(rv), None
+        cur = self.store.get((ns, name))    # from now: the current object as ADDED
+        return None, self._rv, self._line("ADDED", cur["metadata"]) if cur else None
 
     def _line(self, type_: str, meta: dict) -> bytes:
         obj = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
@@ -1122,24 +1139,15 @@ class Kube(StandIn):
             self.watch_epoch += 1
             self._changed.notify_all()
 
-    def _stream(self, ns: str, name: str, rv: str, timeout: int):
+    def _stream(self, ns: str, name: str, start, timeout: int):
         end = time.monotonic() + timeout
-        with self._lock:
-            epoch = self.watch_epoch
-            if rv and int(rv) < self.compacted:
-                gone = kube_status(410, "Expired", f"too old resource version: {rv} "
-                                   f"({self.compacted})")
-                yield (json.dumps({"type": "ERROR", "object": gone}) + "\n").encode()
-                return
-            if rv:
-                seen = int(rv)
-            else:       # from now: the current object as ADDED
-                cur = self.store.get((ns, name))
-                seen = self._rv
-                first = self._line("ADDED", cur["metadata"]) if cur else None
+        epoch, (gone, seen, first) = start
+        if gone is not None:
+            yield gone
+            return
         if self.watch_junk is not None:
             yield self.watch_junk
-        if not rv and first:
+        if first is not None:
             yield first
         while time.monotonic() < end and not self._stop.is_set():
             with self._lock:

@@ -226,10 +226,13 @@ def test_watch_reestablished_after_end_and_410(regcred, world):
     assert len(world.kube.watches) == 4, "no watch after the deletion: healed on the open one"
 
 
-def test_deletion_lost_to_410_is_healed(regcred, world):
+@pytest.mark.parametrize("as_status", [False, True], ids=["event", "status"])
+def test_deletion_lost_to_410_is_healed(regcred, world, as_status):
     """A deletion the watch never saw (its event compacted away: the
-    resumed watch gets 410 Gone) is healed: regcred applies again rather
-    than watching from now, where the Secret's absence sends nothing."""
+    resumed watch gets 410 Gone, as an ERROR event or as the HTTP status)
+    is healed: regcred watches from now, where the Secret's absence sends
+    nothing, and applies again."""
+    world.kube.gone_as_status = as_status
     run = world.start(regcred, world.args("run"))
     try:
         _started(world, run)
