@@ -129,10 +129,12 @@ anchors_add_der(struct anchors *a, const unsigned char *der, size_t len,
 	pk = br_x509_decoder_get_pkey(&dc);
 	if (pk == NULL || anchors_key_empty(pk)) {
 		a->used = mark;		/* the name it took, given back */
-		return pk == NULL ? err_set(e, "%s: certificate %zu does not "
-		    "decode (BearSSL error %d)", what, a->n + 1,
-		    br_x509_decoder_last_error(&dc)) : err_set(e, "%s: "
-		    "certificate %zu has an empty public key", what, a->n + 1);
+		if (pk == NULL)
+			return err_set(e, "%s: certificate %zu does not decode "
+			    "(BearSSL error %d)", what, a->n + 1,
+			    br_x509_decoder_last_error(&dc));
+		return err_set(e, "%s: certificate %zu has an empty public "
+		    "key", what, a->n + 1);
 	}
 	ta = &a->ta[a->n];
 	memset(ta, 0, sizeof(*ta));

@@ -213,7 +213,6 @@ kube_rv(const struct http_resp *r, char *rv, size_t cap)
 		return;
 	rv[0] = '\0';
 	if (json_parse(&j, (const char *)r->body, r->bodylen, &e) != 0 ||
-	    json_type(&j, 0) != JSON_OBJECT ||
 	    json_get_object(&j, 0, "metadata", &md, &e) != 0 ||
 	    json_get_string(&j, md, "resourceVersion", rv, cap, &n, NULL,
 	    &e) != 0)

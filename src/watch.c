@@ -151,14 +151,10 @@ watch_event_parse(const char *line, size_t len, const char *name,
 	int			obj, md;
 
 	memset(ev, 0, sizeof(*ev));
-	if (json_parse(&j, line, len, e) != 0)
-		return err_prefix(e, "watch event");
-	if (json_type(&j, 0) != JSON_OBJECT)
-		return err_set(e, "watch event: not a JSON object");
-	if (json_get_string(&j, 0, "type", type, sizeof(type), &n, NULL,
-	    e) != 0)
-		return err_prefix(e, "watch event");
-	if (json_get_object(&j, 0, "object", &obj, e) != 0)
+	if (json_parse(&j, line, len, e) != 0 ||	/* a non-object root: */
+	    json_get_string(&j, 0, "type", type, sizeof(type), &n, NULL,
+	    e) != 0 ||				/* json_find says so */
+	    json_get_object(&j, 0, "object", &obj, e) != 0)
 		return err_prefix(e, "watch event");
 	if (strcmp(type, "ERROR") == 0)
 		return watch_error_event(&j, obj, ev, e);
@@ -234,7 +230,7 @@ watch_next(struct watch *w, const struct kube_target *t,
 	}
 	if (r == 1 && ev->type == WATCH_GONE) {
 		w->rv[0] = '\0';	/* too old: from now on */
-		r = 3;
+		r = 2;
 	} else if (r == 1) {
 		memcpy(w->rv, ev->rv, sizeof(w->rv));
 		return 1;

@@ -43,9 +43,9 @@ int	watch_start(struct watch *w, const struct kube_target *t,
 	    int64_t deadline_ms, struct err *e);
 /*
  * Never waits. 1: an event in ev (w->rv follows it); 0: none yet (poll
- * w->conn.fd); 2: the server ended the watch (its timeout) and it is
- * closed; 3: 410 Gone (w->rv was too old; cleared: from now) and it is
- * closed; -1: it failed (e) and is closed.
+ * w->conn.fd); 2: the watch ended (the server's timeout, or an ERROR
+ * event: 410 Gone clears w->rv) and is closed; -1: it failed (e) and is
+ * closed.
  */
 int	watch_next(struct watch *w, const struct kube_target *t,
 	    struct watch_event *ev, struct err *e);
